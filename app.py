@@ -1,0 +1,150 @@
+"""The Portal application factory: ``create_app(config=None)`` runs the configure_* steps."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, render_template, request
+from flask_appbuilder import AppBuilder
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import inspect
+
+import config as default_config
+from models import db
+from models.files import AttachmentStore
+from models.outbox import deliver_due
+from plugins.manager import get_plugin_manager
+
+log = logging.getLogger(__name__)
+csrf = CSRFProtect()
+
+
+class PortalState:
+    """What the portal keeps per app: its plugins and the things built from them."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self.plugins = get_plugin_manager(app.config["PLUGINS"], app.config["PLUGIN_SETTINGS"])
+        self.channels = {}
+        for channels in self.plugins.hook.portal_register_notification_channels():
+            for channel in channels:
+                if channel.name in self.channels:
+                    raise RuntimeError(f"two plugins register the notification channel {channel.name!r}")
+                self.channels[channel.name] = channel
+        self.attachments = AttachmentStore.from_config(app.config)
+
+    def deliver_outbox(self, limit: int = 100) -> int:
+        config = self.app.config
+        return deliver_due(db.session, self.channels, max_attempts=config["OUTBOX_MAX_ATTEMPTS"],
+                           backoff_seconds=config["OUTBOX_BACKOFF_SECONDS"], limit=limit)
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_path=str(default_config.INSTANCE_DIR))
+    configure_settings(app, config)
+    configure_logging(app)
+    configure_database(app)
+    configure_plugins(app)
+    with app.app_context():
+        configure_appbuilder(app)
+        configure_views(app)
+        configure_security(app)
+        configure_templates(app)
+        configure_cli(app)
+        sync_database_definitions(app)
+    return app
+
+
+def configure_settings(app: Flask, overrides: dict | None) -> None:
+    app.config.update(default_config.load_config(overrides))
+
+
+def configure_logging(app: Flask) -> None:
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def configure_database(app: Flask) -> None:
+    from flask_migrate import Migrate
+
+    db.init_app(app)
+    Migrate(app, db, directory=str(default_config.BASE_DIR / "migrations"), compare_type=True)
+
+
+def configure_plugins(app: Flask) -> None:
+    app.extensions["portal"] = PortalState(app)
+
+
+def configure_appbuilder(app: Flask) -> None:
+    from views.auth import PortalSecurityManager
+    from views.home import PortalIndexView
+    from views.roles import fab_roles
+
+    app.config["FAB_ROLES"] = fab_roles()
+    appbuilder = AppBuilder(base_template="base.html", indexview=PortalIndexView,
+                            security_manager_class=PortalSecurityManager, update_perms=False)
+    appbuilder.init_app(app, db.session)
+
+
+def configure_views(app: Flask) -> None:
+    from views import register_views
+
+    register_views(app.appbuilder)
+
+
+def configure_security(app: Flask) -> None:
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+    csrf.init_app(app)
+
+    @app.before_request
+    def check_csrf():
+        # Every form post proves it came from our page. The REST API is exempt because
+        # it accepts only bearer tokens (allow_browser_login is off), never the cookie.
+        if request.method not in ("GET", "HEAD", "OPTIONS") and not request.path.startswith("/api/"):
+            csrf.protect()
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    @app.errorhandler(429)
+    def too_many_requests(_error):
+        return render_template("errors/429.html", appbuilder=app.appbuilder), 429
+
+
+def configure_templates(app: Flask) -> None:
+    from views.formatting import register_template_helpers
+
+    register_template_helpers(app)
+
+
+def configure_cli(app: Flask) -> None:
+    from commands import portal_cli
+
+    app.cli.add_command(portal_cli)
+
+
+def schema_is_current(app: Flask) -> bool:
+    """True when the database has been migrated (the tables the app needs exist)."""
+    try:
+        return "alembic_version" in inspect(db.engine).get_table_names()
+    except Exception:  # the database server may be unreachable while a CLI command runs
+        return False
+
+
+def sync_database_definitions(app: Flask) -> None:
+    """Re-sync what lives in code as data: roles and permissions, plugin departments.
+
+    Skipped (with a warning) before the first `flask db upgrade`, so that the migration
+    commands themselves can run on an empty database.
+    """
+    if not schema_is_current(app):
+        log.warning("database schema is missing; run `flask db upgrade`")
+        return
+    from views.roles import sync_roles
+    from views.departments import sync_plugin_departments
+
+    sync_roles(app.appbuilder)
+    sync_plugin_departments(app)

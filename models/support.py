@@ -1,0 +1,346 @@
+"""Departments, tickets, their messages and attachments, and the ticket operations.
+
+The operations here (open_ticket, reply, close, staff_update) are the only way tickets
+change: HTML views, the REST API, the CLI and plugins all call them. Each one commits its
+own unit of work, writing the notifications to the outbox in the same transaction, then
+fires the plugin events (models/events.py).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass, field
+from typing import Optional
+
+from flask_appbuilder import Model
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models import events, notifications
+from models.errors import UserError
+from models.timeutil import utcnow
+
+OPEN, ANSWERED, CUSTOMER_REPLY, IN_PROGRESS, ON_HOLD, RESOLVED, CLOSED = (
+    "open", "answered", "customer_reply", "in_progress", "on_hold", "resolved", "closed",
+)
+STATUS_LABELS = {
+    OPEN: _l("Open"),
+    ANSWERED: _l("Answered"),
+    CUSTOMER_REPLY: _l("Customer-Reply"),
+    IN_PROGRESS: _l("In Progress"),
+    ON_HOLD: _l("On Hold"),
+    RESOLVED: _l("Resolved"),
+    CLOSED: _l("Closed"),
+}
+FINISHED_STATUSES = (RESOLVED, CLOSED)
+HIGH, MEDIUM, LOW = "high", "medium", "low"
+PRIORITY_LABELS = {HIGH: _l("High"), MEDIUM: _l("Medium"), LOW: _l("Low")}
+
+
+class Department(Model):
+    __tablename__ = "department"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(50), unique=True, nullable=False)
+    name_es: Mapped[str] = mapped_column(String(100), nullable=False)
+    name_en: Mapped[str] = mapped_column(String(100), nullable=False)
+    description_es: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    description_en: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    email: Mapped[str] = mapped_column(String(320), default="", nullable=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+
+    staff = relationship("User", secondary="staff_department")
+
+    def name(self, locale: str) -> str:
+        return self.name_es if locale == "es" else self.name_en
+
+    def description(self, locale: str) -> str:
+        return self.description_es if locale == "es" else self.description_en
+
+    def __repr__(self) -> str:
+        return self.name_es
+
+
+class StaffDepartment(Model):
+    """Which departments a staff user answers (and so which tickets they see)."""
+
+    __tablename__ = "staff_department"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("ab_user.id", ondelete="CASCADE"), primary_key=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("department.id", ondelete="CASCADE"), primary_key=True)
+
+
+class Ticket(Model):
+    __tablename__ = "ticket"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(6), unique=True, nullable=False)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), nullable=False, index=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("department.id"), nullable=False, index=True)
+    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"), nullable=True)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    email: Mapped[str] = mapped_column(String(320), nullable=False)
+    subject: Mapped[str] = mapped_column(String(200), nullable=False)
+    service_id: Mapped[Optional[int]] = mapped_column(ForeignKey("service.id", ondelete="SET NULL"), nullable=True)
+    priority: Mapped[str] = mapped_column(String(10), default=MEDIUM, nullable=False)
+    status: Mapped[str] = mapped_column(String(20), default=OPEN, nullable=False, index=True)
+    assignee_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False, index=True)
+    # The form's one-time key: a second submit of the same form finds this ticket instead
+    # of opening a duplicate.
+    submission_key: Mapped[Optional[str]] = mapped_column(String(64), unique=True, nullable=True)
+
+    client = relationship("Client")
+    department = relationship("Department")
+    service = relationship("Service")
+    user = relationship("User", foreign_keys=[user_id])
+    assignee = relationship("User", foreign_keys=[assignee_id])
+    messages = relationship("TicketMessage", back_populates="ticket", order_by="TicketMessage.id",
+                            cascade="all, delete-orphan")
+
+    @property
+    def display_number(self) -> str:
+        return f"#{self.number}"
+
+    @property
+    def status_label(self) -> str:
+        return str(STATUS_LABELS[self.status])
+
+    @property
+    def priority_label(self) -> str:
+        return str(PRIORITY_LABELS[self.priority])
+
+    def __repr__(self) -> str:
+        return f"#{self.number} {self.subject}"
+
+
+class TicketMessage(Model):
+    __tablename__ = "ticket_message"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"), nullable=False, index=True)
+    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"), nullable=True)
+    author_name: Mapped[str] = mapped_column(String(200), nullable=False)
+    body: Mapped[str] = mapped_column(Text, nullable=False)  # Markdown, rendered sanitized
+    from_staff: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    internal: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)  # staff-only note
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    submission_key: Mapped[Optional[str]] = mapped_column(String(64), unique=True, nullable=True)
+
+    ticket = relationship("Ticket", back_populates="messages")
+    attachments = relationship("Attachment", back_populates="message", order_by="Attachment.id")
+
+
+class Attachment(Model):
+    __tablename__ = "attachment"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"), nullable=False, index=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("ticket_message.id", ondelete="CASCADE"), nullable=False,
+                                            index=True)
+    original_name: Mapped[str] = mapped_column(String(255), nullable=False)
+    stored_name: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    content_type: Mapped[str] = mapped_column(String(100), nullable=False)
+    size: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+    message = relationship("TicketMessage", back_populates="attachments")
+
+
+# --- Operations -------------------------------------------------------------------------------
+
+@dataclass
+class NewTicket:
+    client_id: int
+    department_id: int
+    name: str
+    email: str
+    subject: str
+    body: str
+    priority: str = MEDIUM
+    service_id: Optional[int] = None
+    user_id: Optional[int] = None
+    submission_key: Optional[str] = None
+    files: list = field(default_factory=list)  # models.files.IncomingFile
+
+
+SUBJECT_MAX = 200
+BODY_MAX = 100_000
+
+
+def _clean_text(value: str, limit: int, empty_message, long_message) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise UserError(empty_message)
+    if len(value) > limit:
+        raise UserError(long_message)
+    return value
+
+
+def _new_number() -> str:
+    return f"{secrets.randbelow(1_000_000):06d}"
+
+
+def open_ticket(session, data: NewTicket, files_store) -> Ticket:
+    """Open a ticket with its first message and attachments, notify the department."""
+    from models.catalog import Service
+
+    if data.submission_key:
+        existing = session.scalar(select(Ticket).where(Ticket.submission_key == data.submission_key))
+        if existing is not None:
+            return existing
+    subject = _clean_text(data.subject, SUBJECT_MAX, _l("Write a subject."),
+                          _l("The subject can have at most %(n)s characters.", n=SUBJECT_MAX))
+    body = _clean_text(data.body, BODY_MAX, _l("Write a message."),
+                       _l("The message can have at most %(n)s characters.", n=BODY_MAX))
+    if data.priority not in PRIORITY_LABELS:
+        raise UserError(_l("Choose a valid priority."))
+    department = session.get(Department, data.department_id)
+    if department is None or not department.active:
+        raise UserError(_l("Choose a valid department."))
+    if data.service_id is not None:
+        service = session.get(Service, data.service_id)
+        if service is None or service.client_id != data.client_id:
+            raise UserError(_l("Choose one of your services."))
+    stored = files_store.validate_and_save(data.files)  # raises UserError before any row is written
+    try:
+        now = utcnow()
+        for _attempt in range(50):
+            ticket = Ticket(
+                number=_new_number(), client_id=data.client_id, department_id=department.id,
+                user_id=data.user_id, name=data.name.strip()[:200], email=data.email.strip()[:320],
+                subject=subject, service_id=data.service_id, priority=data.priority, status=OPEN,
+                created_at=now, updated_at=now, submission_key=data.submission_key,
+            )
+            try:
+                with session.begin_nested():
+                    session.add(ticket)
+                    session.flush()
+                break
+            except IntegrityError:
+                # Either the random number was taken (try another) or the same form was
+                # submitted twice at once (return the ticket the other request made).
+                if data.submission_key:
+                    existing = session.scalar(select(Ticket).where(Ticket.submission_key == data.submission_key))
+                    if existing is not None:
+                        files_store.discard(stored)
+                        return existing
+        else:  # pragma: no cover - a million numbers, fifty tries
+            raise UserError(_l("Could not open the ticket, try again."))
+        message = TicketMessage(ticket_id=ticket.id, user_id=data.user_id, author_name=ticket.name, body=body,
+                                from_staff=False, created_at=now)
+        session.add(message)
+        session.flush()
+        files_store.attach(session, stored, ticket, message)
+        notifications.ticket_opened(session, ticket, message)
+        events.queue(session, "portal_ticket_opened", ticket_id=ticket.id)
+        events.commit(session)
+    except Exception:
+        session.rollback()
+        files_store.discard(stored)
+        raise
+    return ticket
+
+
+def reply(session, ticket: Ticket, *, user_id: Optional[int], author_name: str, body: str, from_staff: bool,
+          internal: bool = False, files=(), files_store=None, submission_key: Optional[str] = None,
+          new_status: Optional[str] = None) -> TicketMessage:
+    """Add a message to a ticket.
+
+    A client's message always lands: on a resolved or closed ticket it reopens it as
+    Customer-Reply. A public staff reply marks the ticket Answered (or the status staff
+    chose) and e-mails the client; an internal note changes nothing a client sees.
+    """
+    if submission_key:
+        existing = session.scalar(select(TicketMessage).where(TicketMessage.submission_key == submission_key))
+        if existing is not None:
+            return existing
+    body = _clean_text(body, BODY_MAX, _l("Write a message."),
+                       _l("The message can have at most %(n)s characters.", n=BODY_MAX))
+    if internal and not from_staff:
+        raise UserError(_l("Only staff can write internal notes."))
+    if new_status is not None and new_status not in STATUS_LABELS:
+        raise UserError(_l("Choose a valid status."))
+    stored = files_store.validate_and_save(list(files)) if files_store else []
+    try:
+        now = utcnow()
+        message = TicketMessage(ticket_id=ticket.id, user_id=user_id, author_name=author_name[:200], body=body,
+                                from_staff=from_staff, internal=internal, created_at=now,
+                                submission_key=submission_key)
+        try:
+            with session.begin_nested():
+                session.add(message)
+                session.flush()
+        except IntegrityError:
+            existing = session.scalar(select(TicketMessage).where(TicketMessage.submission_key == submission_key))
+            if existing is None:
+                raise
+            files_store and files_store.discard(stored)
+            return existing
+        if files_store:
+            files_store.attach(session, stored, ticket, message)
+        if not internal:
+            if from_staff:
+                ticket.status = new_status or ANSWERED
+            elif ticket.status != OPEN:  # still Open means no one has answered yet
+                ticket.status = CUSTOMER_REPLY
+            ticket.updated_at = now
+        elif new_status:
+            ticket.status = new_status
+        if not internal:
+            if from_staff:
+                notifications.ticket_replied_by_staff(session, ticket, message)
+            else:
+                notifications.ticket_replied_by_client(session, ticket, message)
+        events.queue(session, "portal_ticket_replied", ticket_id=ticket.id, message_id=message.id)
+        events.commit(session)
+    except Exception:
+        session.rollback()
+        if files_store:
+            files_store.discard(stored)
+        raise
+    return message
+
+
+def close(session, ticket: Ticket, *, by_staff: bool) -> Ticket:
+    if ticket.status != CLOSED:
+        ticket.status = CLOSED
+        ticket.updated_at = utcnow()
+        events.queue(session, "portal_ticket_closed", ticket_id=ticket.id)
+    events.commit(session)
+    return ticket
+
+
+def staff_update(session, ticket: Ticket, *, status=None, priority=None, department_id=None,
+                 assignee_id=None, unassign=False) -> Ticket:
+    """Staff changes to a ticket's status, priority, department or assignee."""
+    from flask_appbuilder.security.sqla.models import User
+
+    if status is not None:
+        if status not in STATUS_LABELS:
+            raise UserError(_l("Choose a valid status."))
+        ticket.status = status
+    if priority is not None:
+        if priority not in PRIORITY_LABELS:
+            raise UserError(_l("Choose a valid priority."))
+        ticket.priority = priority
+    if department_id is not None and department_id != ticket.department_id:
+        department = session.get(Department, department_id)
+        if department is None or not department.active:
+            raise UserError(_l("Choose a valid department."))
+        ticket.department_id = department.id
+    if unassign:
+        ticket.assignee_id = None
+    elif assignee_id is not None:
+        if session.get(User, assignee_id) is None:
+            raise UserError(_l("Choose a valid assignee."))
+        ticket.assignee_id = assignee_id
+    ticket.updated_at = utcnow()
+    if status == CLOSED:
+        events.queue(session, "portal_ticket_closed", ticket_id=ticket.id)
+    events.commit(session)
+    return ticket

@@ -1,0 +1,48 @@
+"""Every view, API and menu entry is registered here, in one place."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+
+def register_views(appbuilder) -> None:
+    from views.admin import ClientsView, ContactsView, DepartmentsView
+    from views.api import DepartmentApi, DomainApi, ServiceApi, TicketApi
+    from views.auth import AccountView, LanguageView
+    from views.catalog import DomainsView, MyDomainsView, MyInvoicesView, MyServicesView, ServicesView
+    from views.home import ClientHomeView
+    from views.staff import StaffTicketsView, StaffTicketView
+    from views.tickets import AttachmentView, ClientTicketsView
+
+    add = appbuilder.add_view
+    appbuilder.add_view_no_menu(ClientHomeView)
+    appbuilder.add_view_no_menu(AccountView)
+    appbuilder.add_view_no_menu(LanguageView)
+    appbuilder.add_view_no_menu(AttachmentView)
+    appbuilder.add_view_no_menu(StaffTicketView)
+
+    # Clients: Support > Tickets, Open ticket; Services; Domains; Billing.
+    tickets = appbuilder.add_view_no_menu(ClientTicketsView)
+    appbuilder.add_link("Tickets", href="/support/tickets/", label=_l("Tickets"), icon="fa-ticket",
+                        category="Support", category_label=_l("Support"), baseview=tickets)
+    appbuilder.add_link("Open ticket", href="/support/open/", label=_l("Open ticket"), icon="fa-plus",
+                        category="Support", baseview=tickets)
+    add(MyServicesView, "My services", label=_l("Services"), icon="fa-cubes", category="Services",
+        category_label=_l("Services"))
+    add(MyDomainsView, "My domains", label=_l("Domains"), icon="fa-globe", category="Domains",
+        category_label=_l("Domains"))
+    add(MyInvoicesView, "Invoices", label=_l("Billing notices"), icon="fa-file-text", category="Billing",
+        category_label=_l("Billing"))
+
+    # Staff and administrators.
+    add(StaffTicketsView, "Ticket queue", label=_l("Ticket queue"), icon="fa-inbox", category="Support",
+        category_label=_l("Support"))
+    add(ClientsView, "Client companies", label=_l("Client companies"), icon="fa-building", category="Clients",
+        category_label=_l("Clients"))
+    add(ContactsView, "Contacts", label=_l("Contacts"), icon="fa-address-book", category="Clients")
+    add(ServicesView, "All services", label=_l("All services"), icon="fa-cubes", category="Clients")
+    add(DomainsView, "All domains", label=_l("All domains"), icon="fa-globe", category="Clients")
+    add(DepartmentsView, "Departments", label=_l("Departments"), icon="fa-sitemap", category="Security",
+        category_label=_l("Administration"))
+
+    for api in (TicketApi, DepartmentApi, ServiceApi, DomainApi):
+        appbuilder.add_api(api)

@@ -1,0 +1,283 @@
+"""Logging in and out, sign-up with e-mail confirmation, forgotten and changed passwords,
+the profile and the language switch.
+
+Log in, sign-up and forgotten password share one rate limit per client address
+(AUTH_RATE_LIMIT, POST requests only). E-mailed links are signed tokens: the reset link
+embeds a fingerprint of the current password hash, so it works once and stops working
+as soon as the password changes, and expires after PASSWORD_RESET_MAX_AGE seconds.
+"""
+from __future__ import annotations
+
+import hashlib
+from zoneinfo import available_timezones
+
+from flask import abort, current_app, flash, g, redirect, request, session, url_for
+from flask_appbuilder import expose, has_access
+from flask_appbuilder.baseviews import BaseView
+from flask_appbuilder.security.sqla.manager import SecurityManager
+from flask_appbuilder.security.views import AuthDBView
+from flask_appbuilder.utils.base import get_safe_redirect
+from flask_appbuilder.utils.limit import Limit
+from flask_babel import lazy_gettext as _l
+from flask_limiter.util import get_remote_address
+from flask_login import login_user
+from flask_wtf import FlaskForm
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, Length
+
+from models import db, notifications
+from models.accounts import Client, Contact, UserPreference
+from models.events import commit as commit_and_dispatch
+from views.captcha import captcha_enabled, verify_captcha
+
+PASSWORD_MIN = 8
+_REQUIRED = _l("This field is required.")
+
+
+def _auth_limit() -> list[Limit]:
+    return [Limit(lambda: current_app.config["AUTH_RATE_LIMIT"], key_func=get_remote_address, methods=("POST",))]
+
+
+def _serializer(purpose: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"portal-{purpose}")
+
+
+def _password_fingerprint(user) -> str:
+    return hashlib.sha256((user.password or "").encode()).hexdigest()[:20]
+
+
+def _preference(user_id: int) -> UserPreference:
+    pref = db.session.get(UserPreference, user_id)
+    if pref is None:
+        pref = UserPreference(user_id=user_id)
+        db.session.add(pref)
+    return pref
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("E-mail address"), validators=[DataRequired(_REQUIRED), Length(max=320)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(_REQUIRED), Length(max=200)])
+    remember = BooleanField(_l("Remember me"))
+
+
+class SignupForm(FlaskForm):
+    company_name = StringField(_l("Company"), validators=[DataRequired(_REQUIRED), Length(max=200)])
+    first_name = StringField(_l("First name"), validators=[DataRequired(_REQUIRED), Length(max=64)])
+    last_name = StringField(_l("Last name"), validators=[DataRequired(_REQUIRED), Length(max=64)])
+    email = EmailField(_l("E-mail address"), validators=[
+        DataRequired(_REQUIRED), Email(_l("Write a valid e-mail address.")), Length(max=320)])
+    password = PasswordField(_l("Password"), validators=[
+        DataRequired(_REQUIRED), Length(min=PASSWORD_MIN, max=200, message=_l(
+            "The password must have at least %(n)s characters.", n=PASSWORD_MIN))])
+    confirm = PasswordField(_l("Repeat the password"), validators=[
+        EqualTo("password", _l("The passwords do not match."))])
+
+
+class ForgotForm(FlaskForm):
+    email = EmailField(_l("E-mail address"), validators=[DataRequired(_REQUIRED), Length(max=320)])
+
+
+class ResetForm(FlaskForm):
+    password = PasswordField(_l("New password"), validators=[
+        DataRequired(_REQUIRED), Length(min=PASSWORD_MIN, max=200, message=_l(
+            "The password must have at least %(n)s characters.", n=PASSWORD_MIN))])
+    confirm = PasswordField(_l("Repeat the password"), validators=[
+        EqualTo("password", _l("The passwords do not match."))])
+
+
+class ChangePasswordForm(ResetForm):
+    current = PasswordField(_l("Current password"), validators=[DataRequired(_REQUIRED)])
+
+
+class ProfileForm(FlaskForm):
+    first_name = StringField(_l("First name"), validators=[DataRequired(_REQUIRED), Length(max=64)])
+    last_name = StringField(_l("Last name"), validators=[DataRequired(_REQUIRED), Length(max=64)])
+    locale = SelectField(_l("Language"))
+    timezone = SelectField(_l("Time zone"))
+
+
+class PortalAuthView(AuthDBView):
+    """Log in with e-mail and password (and "remember me"), sign-up, forgotten password."""
+
+    login_template = "auth/login.html"
+    limits = _auth_limit()
+
+    @expose("/login/", methods=["GET", "POST"])
+    def login(self):
+        if g.user is not None and g.user.is_authenticated:
+            return redirect(self._get_safe_next_url())
+        form = LoginForm()
+        if form.validate_on_submit():
+            email = form.email.data.strip().lower()
+            user = self.appbuilder.sm.auth_user_db(email, form.password.data)
+            if user is None:
+                flash(_l("Wrong e-mail address or password, or the account is not confirmed yet."), "danger")
+            else:
+                login_user(user, remember=form.remember.data)
+                pref = db.session.get(UserPreference, user.id)
+                if pref and pref.locale:
+                    session["locale"] = pref.locale
+                return redirect(get_safe_redirect(request.args.get("next", "")))
+        return self.render_template(self.login_template, form=form, appbuilder=self.appbuilder)
+
+    @expose("/signup/", methods=["GET", "POST"])
+    def signup(self):
+        form = SignupForm()
+        if form.validate_on_submit():
+            email = form.email.data.strip().lower()
+            sm = self.appbuilder.sm
+            if not verify_captcha():
+                flash(_l("Confirm that you are not a robot."), "danger")
+            elif sm.find_user(email=email) or sm.find_user(username=email):
+                flash(_l("An account with this e-mail address already exists. Log in, or use "
+                         "\"Forgot your password?\"."), "danger")
+            else:
+                user = sm.add_user(username=email, first_name=form.first_name.data.strip(),
+                                   last_name=form.last_name.data.strip(), email=email,
+                                   role=sm.find_role("Client"), password=form.password.data)
+                if not user:
+                    abort(500)
+                user.active = False
+                client = Client(company_name=form.company_name.data.strip(), email=email,
+                                legal_rep_name=f"{user.first_name} {user.last_name}")
+                db.session.add(client)
+                db.session.flush()
+                db.session.add(Contact(client_id=client.id, user_id=user.id, name=f"{user.first_name} {user.last_name}",
+                                       email=email, is_owner=True))
+                _preference(user.id).locale = str(session.get("locale") or current_app.config["DEFAULT_LOCALE"])
+                token = _serializer("confirm").dumps({"u": user.id})
+                notifications.enqueue(
+                    db.session, recipient=email, user_id=user.id, template="confirm_email",
+                    subject=_l("Confirm your e-mail address"), event=f"user.signup:{user.id}", user=user,
+                    url=url_for("PortalAuthView.confirm", token=token, _external=True))
+                commit_and_dispatch(db.session)
+                return self.render_template("auth/message.html", appbuilder=self.appbuilder,
+                                            title=_l("Confirm your e-mail address"),
+                                            message=_l("We sent a link to %(email)s. Open it to activate your "
+                                                       "account.", email=email))
+        return self.render_template("auth/signup.html", form=form, appbuilder=self.appbuilder,
+                                    captcha=captcha_enabled())
+
+    @expose("/signup/confirm/<token>")
+    def confirm(self, token):
+        try:
+            data = _serializer("confirm").loads(token, max_age=current_app.config["EMAIL_CONFIRM_MAX_AGE"])
+        except (BadSignature, SignatureExpired):
+            return self._link_problem()
+        user = self.appbuilder.sm.get_user_by_id(data["u"])
+        if user is None:
+            return self._link_problem()
+        user.active = True
+        _preference(user.id).email_confirmed = True
+        db.session.commit()
+        login_user(user)
+        flash(_l("Your e-mail address is confirmed. Welcome!"), "success")
+        return redirect(url_for("ClientHomeView.home"))
+
+    @expose("/password/forgot/", methods=["GET", "POST"])
+    def forgot(self):
+        form = ForgotForm()
+        if form.validate_on_submit():
+            email = form.email.data.strip().lower()
+            user = self.appbuilder.sm.find_user(email=email)
+            if user is not None and user.is_active:
+                token = _serializer("reset").dumps({"u": user.id, "p": _password_fingerprint(user)})
+                notifications.enqueue(
+                    db.session, recipient=user.email, user_id=user.id, template="password_reset",
+                    subject=_l("Reset your password"), event=f"user.reset:{user.id}", user=user,
+                    url=url_for("PortalAuthView.reset", token=token, _external=True),
+                    minutes=current_app.config["PASSWORD_RESET_MAX_AGE"] // 60)
+                commit_and_dispatch(db.session)
+            # The same answer whether or not the address has an account.
+            return self.render_template("auth/message.html", appbuilder=self.appbuilder,
+                                        title=_l("Check your e-mail"),
+                                        message=_l("If %(email)s has an account, we sent it a link to choose a new "
+                                                   "password. The link works once, for one hour.", email=email))
+        return self.render_template("auth/forgot.html", form=form, appbuilder=self.appbuilder)
+
+    @expose("/password/reset/<token>", methods=["GET", "POST"])
+    def reset(self, token):
+        try:
+            data = _serializer("reset").loads(token, max_age=current_app.config["PASSWORD_RESET_MAX_AGE"])
+        except (BadSignature, SignatureExpired):
+            return self._link_problem()
+        user = self.appbuilder.sm.get_user_by_id(data["u"])
+        if user is None or not user.is_active or data.get("p") != _password_fingerprint(user):
+            return self._link_problem()
+        form = ResetForm()
+        if form.validate_on_submit():
+            self.appbuilder.sm.reset_password(user.id, form.password.data)
+            flash(_l("Your password was changed. Log in with the new one."), "success")
+            return redirect(url_for("PortalAuthView.login"))
+        return self.render_template("auth/reset.html", form=form, appbuilder=self.appbuilder)
+
+    def _link_problem(self):
+        return self.render_template("auth/message.html", appbuilder=self.appbuilder,
+                                    title=_l("This link does not work"),
+                                    message=_l("The link has expired or was already used. Ask for a new one."),
+                                    status=400), 400
+
+
+class AccountView(BaseView):
+    """The signed-in user's profile and password."""
+
+    route_base = "/account"
+    default_view = "profile"
+
+    @expose("/profile/", methods=["GET", "POST"])
+    @has_access
+    def profile(self):
+        user = g.user
+        pref = _preference(user.id)
+        form = ProfileForm(obj=user)
+        form.locale.choices = [(code, lang["name"]) for code, lang in current_app.config["LANGUAGES"].items()]
+        form.timezone.choices = [(tz, tz) for tz in sorted(available_timezones()) if "/" in tz]
+        if request.method == "GET":
+            form.locale.data = pref.locale or current_app.config["DEFAULT_LOCALE"]
+            form.timezone.data = pref.timezone or current_app.config["DEFAULT_TIMEZONE"]
+        if form.validate_on_submit():
+            user.first_name = form.first_name.data.strip()
+            user.last_name = form.last_name.data.strip()
+            pref.locale = form.locale.data
+            pref.timezone = form.timezone.data
+            db.session.commit()
+            session["locale"] = pref.locale
+            flash(_l("Your profile was saved."), "success")
+            return redirect(url_for("AccountView.profile"))
+        db.session.rollback()
+        return self.render_template("auth/profile.html", form=form, user=user)
+
+    @expose("/password/", methods=["GET", "POST"])
+    @has_access
+    def password(self):
+        form = ChangePasswordForm()
+        if form.validate_on_submit():
+            sm = self.appbuilder.sm
+            if sm.auth_user_db(g.user.username, form.current.data) is None:
+                form.current.errors.append(_l("The current password is not right."))
+            else:
+                sm.reset_password(g.user.id, form.password.data)
+                flash(_l("Your password was changed."), "success")
+                return redirect(url_for("AccountView.profile"))
+        return self.render_template("auth/password.html", form=form)
+
+
+class LanguageView(BaseView):
+    """Switch the interface language; remembered for signed-in users."""
+
+    route_base = "/language"
+
+    @expose("/<code>")
+    def switch(self, code):
+        if code not in current_app.config["LANGUAGES"]:
+            abort(404)
+        session["locale"] = code
+        if g.user is not None and g.user.is_authenticated:
+            _preference(g.user.id).locale = code
+            db.session.commit()
+        return redirect(get_safe_redirect(request.referrer or "/"))
+
+
+class PortalSecurityManager(SecurityManager):
+    authdbview = PortalAuthView

@@ -1,0 +1,115 @@
+"""Support as staff see it: the queue of their departments' tickets (a generated view) and
+the ticket page where they reply, write internal notes and change status, priority,
+department and assignee."""
+from __future__ import annotations
+
+import uuid
+
+from flask import current_app, flash, g, redirect, request, url_for
+from flask_appbuilder import ModelView, expose, has_access
+from flask_appbuilder.baseviews import BaseView
+from flask_appbuilder.models.sqla.filters import FilterInFunction
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from models import db
+from models import support as ops
+from models.errors import UserError
+from models.support import PRIORITY_LABELS, STATUS_LABELS, StaffDepartment, Ticket, TicketMessage
+from views.access import get_visible_ticket, staff_department_ids
+from views.tickets import active_departments, int_or_none, locale_code, submission_key, ticket_files
+
+
+class StaffTicketsView(ModelView):
+    """The queue: tickets of the departments the staff member belongs to."""
+
+    route_base = "/staff/tickets"
+    datamodel = SQLAInterface(Ticket)
+    base_permissions = ["can_list"]
+    base_filters = [["department_id", FilterInFunction, staff_department_ids]]
+    base_order = ("updated_at", "desc")
+    list_title = _l("Ticket queue")
+    list_columns = ["number", "subject", "client", "department", "status", "priority", "assignee", "updated_at"]
+    search_columns = ["number", "subject", "client", "department", "status", "priority", "assignee"]
+    label_columns = {
+        "number": _l("Number"), "subject": _l("Subject"), "client": _l("Client"), "department": _l("Department"),
+        "status": _l("Status"), "priority": _l("Priority"), "assignee": _l("Assignee"),
+        "updated_at": _l("Last update"),
+    }
+    formatters_columns = {
+        "number": lambda number: _ticket_link(number),
+        "status": lambda status: str(STATUS_LABELS.get(status, status)),
+        "priority": lambda priority: str(PRIORITY_LABELS.get(priority, priority)),
+    }
+    page_size = 25
+
+
+def _ticket_link(number):
+    from markupsafe import Markup, escape
+
+    return Markup(f'<a href="{url_for("StaffTicketView.ticket", number=number)}">#{escape(number)}</a>')
+
+
+class StaffTicketView(BaseView):
+    route_base = "/staff/ticket"
+
+    @expose("/<number>")
+    @has_access
+    def ticket(self, number):
+        ticket = get_visible_ticket(number)
+        messages = db.session.scalars(select(TicketMessage).where(TicketMessage.ticket_id == ticket.id)
+                                      .options(selectinload(TicketMessage.attachments))
+                                      .order_by(TicketMessage.id)).all()
+        return self.render_template("staff/ticket.html", ticket=ticket, messages=messages, locale=locale_code(),
+                                    statuses=STATUS_LABELS, priorities=PRIORITY_LABELS,
+                                    departments=active_departments(), assignees=_staff_users(),
+                                    submission_key=uuid.uuid4().hex,
+                                    extensions=current_app.config["ATTACHMENT_EXTENSIONS"],
+                                    max_mb=current_app.config["ATTACHMENT_MAX_MB"])
+
+    @expose("/<number>/reply", methods=["POST"])
+    @has_access
+    def reply(self, number):
+        ticket = get_visible_ticket(number)
+        internal = request.form.get("internal") == "1"
+        try:
+            ops.reply(db.session, ticket, user_id=g.user.id, author_name=f"{g.user.first_name} {g.user.last_name}",
+                      body=request.form.get("message", ""), from_staff=True, internal=internal,
+                      files=ticket_files(), files_store=current_app.extensions["portal"].attachments,
+                      submission_key=submission_key(request.form.get("submission_key")),
+                      new_status=request.form.get("status") or None)
+        except UserError as error:
+            flash(str(error), "danger")
+        else:
+            flash(_l("Internal note added.") if internal else _l("Reply sent to the client."), "success")
+        return redirect(url_for("StaffTicketView.ticket", number=number))
+
+    @expose("/<number>/update", methods=["POST"])
+    @has_access
+    def update(self, number):
+        ticket = get_visible_ticket(number)
+        form = request.form
+        try:
+            assignee = form.get("assignee_id", "")
+            ops.staff_update(db.session, ticket, status=form.get("status") or None,
+                             priority=form.get("priority") or None,
+                             department_id=int_or_none(form.get("department_id")),
+                             assignee_id=int_or_none(assignee), unassign=assignee == "none")
+        except UserError as error:
+            flash(str(error), "danger")
+            return redirect(url_for("StaffTicketView.ticket", number=number))
+        flash(_l("Ticket updated."), "success")
+        # Moving a ticket to a department one does not belong to takes it out of one's sight.
+        if db.session.scalar(select(Ticket.id).where(Ticket.id == ticket.id,
+                                                     Ticket.department_id.in_(staff_department_ids()))) is None:
+            return redirect(url_for("StaffTicketsView.list"))
+        return redirect(url_for("StaffTicketView.ticket", number=number))
+
+
+def _staff_users():
+    from flask_appbuilder.security.sqla.models import User
+
+    return db.session.scalars(select(User).join(StaffDepartment, StaffDepartment.user_id == User.id)
+                              .where(User.active.is_(True)).distinct().order_by(User.first_name)).all()
