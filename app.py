@@ -6,7 +6,6 @@ import logging
 from flask import Flask, render_template, request
 from flask_appbuilder import AppBuilder
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import inspect
 
 import config as default_config
 from models import db
@@ -99,7 +98,8 @@ def configure_security(app: Flask) -> None:
     def check_csrf():
         # Every form post proves it came from our page. The REST API is exempt because
         # it accepts only bearer tokens (allow_browser_login is off), never the cookie.
-        if request.method not in ("GET", "HEAD", "OPTIONS") and not request.path.startswith("/api/"):
+        if (app.config["WTF_CSRF_ENABLED"] and request.method not in ("GET", "HEAD", "OPTIONS")
+                and not request.path.startswith("/api/")):
             csrf.protect()
 
     @app.after_request
@@ -127,10 +127,16 @@ def configure_cli(app: Flask) -> None:
 
 
 def schema_is_current(app: Flask) -> bool:
-    """True when the database has been migrated (the tables the app needs exist)."""
+    """True when the database is migrated to the newest revision in migrations/."""
+    from alembic.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    heads = set(ScriptDirectory(str(default_config.BASE_DIR / "migrations")).get_heads())
     try:
-        return "alembic_version" in inspect(db.engine).get_table_names()
+        with db.engine.connect() as connection:
+            return set(MigrationContext.configure(connection).get_current_heads()) == heads
     except Exception:  # the database server may be unreachable while a CLI command runs
+        log.exception("could not read the database's schema revision")
         return False
 
 

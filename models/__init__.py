@@ -6,7 +6,8 @@ Alembic compares against in migrations/env.py).
 from flask_appbuilder import Model
 from flask_appbuilder.models.sqla.base import SQLA
 
-db = SQLA()
+# Sharing FAB's metadata makes db.metadata the one Alembic compares the models with.
+db = SQLA(metadata=Model.metadata)
 
 from models import accounts, billing, catalog, outbox, support  # noqa: E402,F401
 
