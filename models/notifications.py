@@ -28,8 +28,9 @@ def ticket_url(ticket) -> str:
 
 def enqueue(session, *, recipient: str, user_id, template: str, subject, event: str, **context) -> None:
     """Render ``template`` and the lazy ``subject`` in the recipient's language and queue it."""
-    with force_locale(_locale_of(session, user_id)):
-        context.update(company=current_app.config["COMPANY_NAME"])
+    locale = _locale_of(session, user_id)
+    with force_locale(locale):
+        context.update(company=current_app.config["COMPANY_NAME"], locale=locale)
         body = render_template(f"email/{template}.txt", **context)
         subject_text = str(subject)
     session.add(OutboxMessage(channel="email", recipient=recipient, subject=subject_text[:250], body_text=body,
