@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template, request
+from flask import Flask, abort, render_template, request
 from flask_appbuilder import AppBuilder
 from flask_wtf.csrf import CSRFProtect
 
@@ -101,6 +101,17 @@ def configure_security(app: Flask) -> None:
         if (app.config["WTF_CSRF_ENABLED"] and request.method not in ("GET", "HEAD", "OPTIONS")
                 and not request.path.startswith("/api/")):
             csrf.protect()
+
+    views_by_name = {view.__class__.__name__: view for view in app.appbuilder.baseviews}
+
+    @app.before_request
+    def unknown_action_is_not_found():
+        # Flask-AppBuilder answers /<view>/action/<name>/<pk> with an error 500 when no action
+        # has that name; it is simply a page that does not exist.
+        if request.endpoint and request.endpoint.endswith(".action"):
+            view = views_by_name.get(request.endpoint.split(".")[0])
+            if view is None or request.view_args.get("name") not in getattr(view, "actions", {}):
+                abort(404)
 
     @app.after_request
     def security_headers(response):

@@ -96,6 +96,9 @@ FAB_ADD_SECURITY_PERMISSION_VIEWS_VIEW = False
 FAB_PASSWORD_HASH_METHOD = "scrypt"
 FAB_API_MAX_PAGE_SIZE = 100
 APP_THEME = ""
+# Flask-AppBuilder's generated views have a file download route; Portal's models have no
+# file columns (attachments have their own authorized view), so this folder stays empty.
+UPLOAD_FOLDER = str(INSTANCE_DIR / "fab-uploads")
 WTF_CSRF_ENABLED = True
 WTF_CSRF_TIME_LIMIT = None
 JWT_ACCESS_TOKEN_EXPIRES = 3600

@@ -43,6 +43,10 @@ class Invoice(Model):
     client = relationship("Client")
     lines = relationship("InvoiceLine", back_populates="invoice", cascade="all, delete-orphan", order_by="InvoiceLine.id")
 
+    def __init__(self, **kwargs):
+        kwargs.setdefault("currency", "COP")  # the amounts are rounded in it before the row is saved
+        super().__init__(**kwargs)
+
     def add_line(self, description: str, quantity: Decimal, unit_price: Decimal) -> "InvoiceLine":
         line = InvoiceLine(description=description, quantity=Decimal(quantity), unit_price=Decimal(unit_price))
         line.amount = quantize(line.quantity * line.unit_price, self.currency)

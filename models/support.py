@@ -8,7 +8,9 @@ fires the plugin events (models/events.py).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import secrets
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -21,6 +23,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from models import events, notifications
 from models.errors import UserError
 from models.timeutil import utcnow
+
+log = logging.getLogger(__name__)
 
 OPEN, ANSWERED, CUSTOMER_REPLY, IN_PROGRESS, ON_HOLD, RESOLVED, CLOSED = (
     "open", "answered", "customer_reply", "in_progress", "on_hold", "resolved", "closed",
@@ -181,20 +185,57 @@ def _clean_text(value: str, limit: int, empty_message, long_message) -> str:
     return value
 
 
+def _clean_subject(value: str) -> str:
+    """A subject is one line: runs of spaces, tabs, line breaks and control characters become one
+    space (a line break would otherwise end up in the e-mail's Subject header)."""
+    value = "".join(" " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in (value or ""))
+    return _clean_text(" ".join(value.split()), SUBJECT_MAX, _l("Write a subject."),
+                       _l("The subject can have at most %(n)s characters.", n=SUBJECT_MAX))
+
+
 def _new_number() -> str:
     return f"{secrets.randbelow(1_000_000):06d}"
 
 
+def _routed_department(session, department: Department, subject: str, body: str) -> Department:
+    """Let a plugin send the ticket to another department (portal_route_ticket)."""
+    from flask import current_app
+
+    try:
+        slug = current_app.extensions["portal"].plugins.hook.portal_route_ticket(
+            subject=subject, body=body, department_slug=department.slug)
+    except Exception:
+        log.exception("portal_route_ticket failed; keeping the department the client chose")
+        return department
+    if not slug or slug == department.slug:
+        return department
+    routed = session.scalar(select(Department).where(Department.slug == slug, Department.active.is_(True)))
+    return routed or department
+
+
 def open_ticket(session, data: NewTicket, files_store) -> Ticket:
-    """Open a ticket with its first message and attachments, notify the department."""
+    """Open a ticket with its first message and attachments, notify the department.
+
+    All or nothing: the ticket, its message, its attachments and the outbox rows are one
+    transaction, and the files are removed from disk when it does not commit. A taken
+    random number is retried with a new one; the same form submitted twice (the same
+    submission key, even at the same time) gives back the first ticket.
+
+    No savepoints: SQLite's Python driver commits a released SAVEPOINT that opened the
+    transaction, which would leave a ticket without its message when a later step fails.
+    Instead the whole unit of work is retried after a unique-constraint conflict (the
+    ticket row is the first row written, so nothing else is lost).
+    """
     from models.catalog import Service
 
-    if data.submission_key:
-        existing = session.scalar(select(Ticket).where(Ticket.submission_key == data.submission_key))
+    key = data.submission_key or None
+    if key:
+        existing = session.scalar(select(Ticket).where(Ticket.submission_key == key))
         if existing is not None:
-            return existing
-    subject = _clean_text(data.subject, SUBJECT_MAX, _l("Write a subject."),
-                          _l("The subject can have at most %(n)s characters.", n=SUBJECT_MAX))
+            if existing.client_id == data.client_id:
+                return existing
+            key = None  # someone else's key: never hand out (or reveal) their ticket
+    subject = _clean_subject(data.subject)
     body = _clean_text(data.body, BODY_MAX, _l("Write a message."),
                        _l("The message can have at most %(n)s characters.", n=BODY_MAX))
     if data.priority not in PRIORITY_LABELS:
@@ -202,47 +243,56 @@ def open_ticket(session, data: NewTicket, files_store) -> Ticket:
     department = session.get(Department, data.department_id)
     if department is None or not department.active:
         raise UserError(_l("Choose a valid department."))
+    department = _routed_department(session, department, subject, body)
+    department_id = department.id
     if data.service_id is not None:
         service = session.get(Service, data.service_id)
         if service is None or service.client_id != data.client_id:
             raise UserError(_l("Choose one of your services."))
     stored = files_store.validate_and_save(data.files)  # raises UserError before any row is written
     try:
-        now = utcnow()
         for _attempt in range(50):
+            now = utcnow()
+            number = _new_number()
             ticket = Ticket(
-                number=_new_number(), client_id=data.client_id, department_id=department.id,
+                number=number, client_id=data.client_id, department_id=department_id,
                 user_id=data.user_id, name=data.name.strip()[:200], email=data.email.strip()[:320],
                 subject=subject, service_id=data.service_id, priority=data.priority, status=OPEN,
-                created_at=now, updated_at=now, submission_key=data.submission_key,
+                created_at=now, updated_at=now, submission_key=key,
             )
+            session.add(ticket)
             try:
-                with session.begin_nested():
-                    session.add(ticket)
-                    session.flush()
-                break
+                session.flush()
             except IntegrityError:
-                # Either the random number was taken (try another) or the same form was
-                # submitted twice at once (return the ticket the other request made).
-                if data.submission_key:
-                    existing = session.scalar(select(Ticket).where(Ticket.submission_key == data.submission_key))
+                session.rollback()
+                if key:
+                    # The same form, submitted again while the first was being saved.
+                    existing = session.scalar(select(Ticket).where(Ticket.submission_key == key))
                     if existing is not None:
-                        files_store.discard(stored)
-                        return existing
+                        if existing.client_id == data.client_id:
+                            files_store.discard(stored)
+                            return existing
+                        key = None
+                        continue
+                if session.scalar(select(Ticket.id).where(Ticket.number == number)) is not None:
+                    continue  # the random number was taken: draw another
+                raise
+            message = TicketMessage(ticket_id=ticket.id, user_id=data.user_id, author_name=ticket.name, body=body,
+                                    from_staff=False, created_at=now)
+            session.add(message)
+            session.flush()
+            files_store.attach(session, stored, ticket, message)
+            notifications.ticket_opened(session, ticket, message)
+            events.queue(session, "portal_ticket_opened", ticket_id=ticket.id)
+            session.commit()
+            break
         else:  # pragma: no cover - a million numbers, fifty tries
             raise UserError(_l("Could not open the ticket, try again."))
-        message = TicketMessage(ticket_id=ticket.id, user_id=data.user_id, author_name=ticket.name, body=body,
-                                from_staff=False, created_at=now)
-        session.add(message)
-        session.flush()
-        files_store.attach(session, stored, ticket, message)
-        notifications.ticket_opened(session, ticket, message)
-        events.queue(session, "portal_ticket_opened", ticket_id=ticket.id)
-        events.commit(session)
-    except Exception:
+    except BaseException:
         session.rollback()
         files_store.discard(stored)
         raise
+    events.commit(session)  # committed above: now the plugin events and the outbox delivery
     return ticket
 
 
@@ -254,11 +304,16 @@ def reply(session, ticket: Ticket, *, user_id: Optional[int], author_name: str, 
     A client's message always lands: on a resolved or closed ticket it reopens it as
     Customer-Reply. A public staff reply marks the ticket Answered (or the status staff
     chose) and e-mails the client; an internal note changes nothing a client sees.
+    The same form submitted twice (the same submission key) adds one message.
     """
-    if submission_key:
-        existing = session.scalar(select(TicketMessage).where(TicketMessage.submission_key == submission_key))
+    ticket_id = ticket.id
+    key = submission_key or None
+    if key:
+        existing = session.scalar(select(TicketMessage).where(TicketMessage.submission_key == key))
         if existing is not None:
-            return existing
+            if existing.ticket_id == ticket_id:
+                return existing
+            key = None  # a key used on another ticket: not a repeat of this form
     body = _clean_text(body, BODY_MAX, _l("Write a message."),
                        _l("The message can have at most %(n)s characters.", n=BODY_MAX))
     if internal and not from_staff:
@@ -268,18 +323,19 @@ def reply(session, ticket: Ticket, *, user_id: Optional[int], author_name: str, 
     stored = files_store.validate_and_save(list(files)) if files_store else []
     try:
         now = utcnow()
-        message = TicketMessage(ticket_id=ticket.id, user_id=user_id, author_name=author_name[:200], body=body,
-                                from_staff=from_staff, internal=internal, created_at=now,
-                                submission_key=submission_key)
+        message = TicketMessage(ticket_id=ticket_id, user_id=user_id, author_name=author_name[:200], body=body,
+                                from_staff=from_staff, internal=internal, created_at=now, submission_key=key)
+        session.add(message)
         try:
-            with session.begin_nested():
-                session.add(message)
-                session.flush()
+            session.flush()  # the message is the first row written: a conflict loses nothing else
         except IntegrityError:
-            existing = session.scalar(select(TicketMessage).where(TicketMessage.submission_key == submission_key))
-            if existing is None:
+            session.rollback()
+            existing = key and session.scalar(select(TicketMessage).where(TicketMessage.submission_key == key,
+                                                                            TicketMessage.ticket_id == ticket_id))
+            if not existing:
                 raise
-            files_store and files_store.discard(stored)
+            if files_store:
+                files_store.discard(stored)
             return existing
         if files_store:
             files_store.attach(session, stored, ticket, message)
@@ -296,13 +352,14 @@ def reply(session, ticket: Ticket, *, user_id: Optional[int], author_name: str, 
                 notifications.ticket_replied_by_staff(session, ticket, message)
             else:
                 notifications.ticket_replied_by_client(session, ticket, message)
-        events.queue(session, "portal_ticket_replied", ticket_id=ticket.id, message_id=message.id)
-        events.commit(session)
-    except Exception:
+        events.queue(session, "portal_ticket_replied", ticket_id=ticket_id, message_id=message.id)
+        session.commit()
+    except BaseException:
         session.rollback()
         if files_store:
             files_store.discard(stored)
         raise
+    events.commit(session)  # committed above: now the plugin events and the outbox delivery
     return message
 
 
@@ -317,27 +374,36 @@ def close(session, ticket: Ticket, *, by_staff: bool) -> Ticket:
 
 def staff_update(session, ticket: Ticket, *, status=None, priority=None, department_id=None,
                  assignee_id=None, unassign=False) -> Ticket:
-    """Staff changes to a ticket's status, priority, department or assignee."""
+    """Staff changes to a ticket's status, priority, department or assignee.
+
+    Everything is checked before anything changes: a bad value changes nothing. The
+    assignee must be an active staff member (someone who answers a department)."""
     from flask_appbuilder.security.sqla.models import User
 
-    if status is not None:
-        if status not in STATUS_LABELS:
-            raise UserError(_l("Choose a valid status."))
-        ticket.status = status
-    if priority is not None:
-        if priority not in PRIORITY_LABELS:
-            raise UserError(_l("Choose a valid priority."))
-        ticket.priority = priority
+    if status is not None and status not in STATUS_LABELS:
+        raise UserError(_l("Choose a valid status."))
+    if priority is not None and priority not in PRIORITY_LABELS:
+        raise UserError(_l("Choose a valid priority."))
+    department = None
     if department_id is not None and department_id != ticket.department_id:
         department = session.get(Department, department_id)
         if department is None or not department.active:
             raise UserError(_l("Choose a valid department."))
+    if not unassign and assignee_id is not None:
+        assignee = session.get(User, assignee_id)
+        is_staff_member = assignee is not None and session.scalar(
+            select(StaffDepartment.user_id).where(StaffDepartment.user_id == assignee.id).limit(1)) is not None
+        if not is_staff_member or not assignee.active:
+            raise UserError(_l("Choose a valid assignee."))
+    if status is not None:
+        ticket.status = status
+    if priority is not None:
+        ticket.priority = priority
+    if department is not None:
         ticket.department_id = department.id
     if unassign:
         ticket.assignee_id = None
     elif assignee_id is not None:
-        if session.get(User, assignee_id) is None:
-            raise UserError(_l("Choose a valid assignee."))
         ticket.assignee_id = assignee_id
     ticket.updated_at = utcnow()
     if status == CLOSED:

@@ -2,7 +2,8 @@
 
 Built-in plugins are always registered. External plugins are distributions exposing an
 entry point in the ``portal.plugins`` group; only those named in the PLUGINS setting are
-loaded, in that order. A plugin that cannot be loaded, implements an unknown hook, or whose
+loaded, in that order. An entry point names a module, or a class that is instantiated with
+the plugin's validated settings (one instance per app). A plugin that cannot be loaded, implements an unknown hook, or whose
 settings do not validate stops start-up with a message that says which and why.
 """
 from __future__ import annotations
@@ -69,8 +70,17 @@ def get_plugin_manager(enabled: list[str], plugin_settings: dict | None = None) 
             plugin = available[name].load()
         except Exception as exc:
             raise PluginError(f"plugin {name!r} failed to load: {type(exc).__name__}: {exc}") from exc
-        pm.settings[name] = _validated_settings(name, plugin, plugin_settings.get(name, {}))
-        pm.register(plugin, name=name)
+        settings = _validated_settings(name, plugin, plugin_settings.get(name, {}))
+        if isinstance(plugin, type):  # a class gets its settings, one instance per app
+            try:
+                plugin = plugin(settings)
+            except Exception as exc:
+                raise PluginError(f"plugin {name!r} failed to start: {type(exc).__name__}: {exc}") from exc
+        pm.settings[name] = settings
+        try:
+            pm.register(plugin, name=name)
+        except pluggy.PluginValidationError as exc:
+            raise PluginError(f"plugin {name!r}: {exc}") from exc
     unknown = set(plugin_settings) - set(pm.settings) - set(BUILTIN_PLUGINS)
     if unknown:
         raise PluginError(f"settings given for plugins that are not enabled: {sorted(unknown)}")
