@@ -9,17 +9,27 @@ import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask_appbuilder import Model
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, ForeignKey, Integer, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 # Decimals of each currency's minor unit, as gateways count them.
 MINOR_UNIT_DIGITS = {"COP": 2, "USD": 2, "EUR": 2, "JPY": 0}
-INVOICE_STATUSES = ("unpaid", "paid", "cancelled")
+INVOICE_STATUS_LABELS = {"unpaid": _l("Unpaid"), "paid": _l("Paid"), "cancelled": _l("Cancelled")}
 
 
 def quantize(amount: Decimal, currency: str) -> Decimal:
     digits = MINOR_UNIT_DIGITS.get(currency.upper(), 2)
     return Decimal(amount).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+
+
+def format_money(amount: Decimal, currency: str, locale: str | None = None) -> str:
+    """The amount, rounded by the rule above, written for the locale (current one by default)."""
+    from babel.numbers import format_currency
+    from flask_babel import get_locale
+
+    locale = locale or str(get_locale() or "es")
+    return format_currency(quantize(amount, currency), currency, locale=locale)
 
 
 def to_minor_units(amount: Decimal, currency: str) -> int:
@@ -53,6 +63,9 @@ class Invoice(Model):
         self.lines.append(line)
         self.total = sum((ln.amount for ln in self.lines), Decimal("0"))
         return line
+
+    def amount_due(self) -> str:
+        return format_money(self.total, self.currency)
 
     def __repr__(self) -> str:
         return self.number

@@ -11,8 +11,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.timeutil import utcnow
 
-SERVICE_STATUSES = ("active", "pending", "suspended", "cancelled")
-DOMAIN_STATUSES = ("active", "pending", "expired", "cancelled")
+from flask_babel import lazy_gettext as _l
+
+SERVICE_STATUS_LABELS = {"active": _l("Active"), "pending": _l("Pending"), "suspended": _l("Suspended"),
+                         "cancelled": _l("Cancelled")}
+DOMAIN_STATUS_LABELS = {"active": _l("Active"), "pending": _l("Pending"), "expired": _l("Expired"),
+                        "cancelled": _l("Cancelled")}
+BILLING_CYCLE_LABELS = {"monthly": _l("Monthly"), "quarterly": _l("Quarterly"), "yearly": _l("Yearly"),
+                        "one_time": _l("One time")}
 
 
 class Service(Model):
@@ -31,6 +37,11 @@ class Service(Model):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
 
     client = relationship("Client")
+
+    def price(self) -> str:
+        from models.billing import format_money
+
+        return format_money(self.amount, self.currency)
 
     def __repr__(self) -> str:
         return self.name

@@ -26,10 +26,8 @@ def register_views(appbuilder) -> None:
                         category="Support", category_label=_l("Support"), baseview=tickets)
     appbuilder.add_link("Open ticket", href="/support/open/", label=_l("Open ticket"), icon="fa-plus",
                         category="Support", baseview=tickets)
-    add(MyServicesView, "My services", label=_l("Services"), icon="fa-cubes", category="Services",
-        category_label=_l("Services"))
-    add(MyDomainsView, "My domains", label=_l("Domains"), icon="fa-globe", category="Domains",
-        category_label=_l("Domains"))
+    add(MyServicesView, "My services", label=_l("Services"), icon="fa-cubes")
+    add(MyDomainsView, "My domains", label=_l("Domains"), icon="fa-globe")
     add(MyInvoicesView, "Invoices", label=_l("Billing notices"), icon="fa-file-text", category="Billing",
         category_label=_l("Billing"))
 
@@ -41,8 +39,7 @@ def register_views(appbuilder) -> None:
     add(ContactsView, "Contacts", label=_l("Contacts"), icon="fa-address-book", category="Clients")
     add(ServicesView, "All services", label=_l("All services"), icon="fa-cubes", category="Clients")
     add(DomainsView, "All domains", label=_l("All domains"), icon="fa-globe", category="Clients")
-    add(DepartmentsView, "Departments", label=_l("Departments"), icon="fa-sitemap", category="Security",
-        category_label=_l("Administration"))
+    add(DepartmentsView, "Departments", label=_l("Departments"), icon="fa-sitemap", category="Security")
 
     for api in (TicketApi, DepartmentApi, ServiceApi, DomainApi):
         appbuilder.add_api(api)

@@ -8,9 +8,10 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from models.billing import Invoice
-from models.catalog import Domain, Service
+from models.billing import INVOICE_STATUS_LABELS, Invoice
+from models.catalog import BILLING_CYCLE_LABELS, DOMAIN_STATUS_LABELS, SERVICE_STATUS_LABELS, Domain, Service
 from views.access import current_client_id, require_scope
+from views.formatting import label_of, local_date, local_datetime, yes_no
 
 SERVICE_LABELS = {
     "name": _l("Service"), "client": _l("Client"), "status": _l("Status"), "billing_cycle": _l("Billing cycle"),
@@ -23,8 +24,14 @@ DOMAIN_LABELS = {
 }
 INVOICE_LABELS = {
     "number": _l("Number"), "status": _l("Status"), "issued_on": _l("Issued on"), "due_on": _l("Due on"),
-    "total": _l("Total"), "currency": _l("Currency"),
+    "total": _l("Total"), "currency": _l("Currency"), "client": _l("Client"), "lines": _l("Lines"),
 }
+# Stored codes and values shown the way people read them, in their language.
+SERVICE_FORMATTERS = {"status": label_of(SERVICE_STATUS_LABELS), "billing_cycle": label_of(BILLING_CYCLE_LABELS),
+                      "next_due_date": local_date, "created_at": local_datetime}
+DOMAIN_FORMATTERS = {"status": label_of(DOMAIN_STATUS_LABELS), "registered_on": local_date,
+                     "expires_on": local_date, "auto_renew": yes_no}
+INVOICE_FORMATTERS = {"status": label_of(INVOICE_STATUS_LABELS), "issued_on": local_date, "due_on": local_date}
 
 
 class ClientScopedView(ModelView):
@@ -50,9 +57,10 @@ class MyServicesView(ClientScopedView):
     datamodel = SQLAInterface(Service)
     required_scope = "services"
     list_title = show_title = _l("My services")
-    list_columns = ["name", "status", "billing_cycle", "amount", "currency", "next_due_date"]
+    list_columns = ["name", "status", "billing_cycle", "price", "next_due_date"]
     show_columns = list_columns
-    label_columns = SERVICE_LABELS
+    label_columns = {**SERVICE_LABELS, "price": _l("Amount")}
+    formatters_columns = SERVICE_FORMATTERS
     base_order = ("name", "asc")
 
 
@@ -64,6 +72,7 @@ class MyDomainsView(ClientScopedView):
     list_columns = ["name", "status", "registered_on", "expires_on", "auto_renew"]
     show_columns = list_columns
     label_columns = DOMAIN_LABELS
+    formatters_columns = DOMAIN_FORMATTERS
     base_order = ("name", "asc")
 
 
@@ -72,9 +81,10 @@ class MyInvoicesView(ClientScopedView):
     datamodel = SQLAInterface(Invoice)
     required_scope = "invoices"
     list_title = show_title = _l("Billing notices")
-    list_columns = ["number", "status", "issued_on", "due_on", "total", "currency"]
+    list_columns = ["number", "status", "issued_on", "due_on", "amount_due"]
     show_columns = list_columns
-    label_columns = INVOICE_LABELS
+    label_columns = {**INVOICE_LABELS, "amount_due": _l("Total")}
+    formatters_columns = INVOICE_FORMATTERS
     base_order = ("due_on", "desc")
 
 
@@ -82,11 +92,12 @@ class ServicesView(ModelView):
     route_base = "/admin/services"
     datamodel = SQLAInterface(Service)
     list_title = _l("All services")
-    list_columns = ["name", "client", "status", "billing_cycle", "amount", "currency", "next_due_date"]
+    list_columns = ["name", "client", "status", "billing_cycle", "price", "next_due_date"]
     add_columns = edit_columns = ["client", "name", "department_slug", "status", "billing_cycle", "amount",
                                   "currency", "next_due_date"]
     search_columns = ["name", "client", "status"]
-    label_columns = SERVICE_LABELS
+    label_columns = {**SERVICE_LABELS, "price": _l("Amount")}
+    formatters_columns = SERVICE_FORMATTERS
 
 
 class DomainsView(ModelView):
@@ -97,3 +108,4 @@ class DomainsView(ModelView):
     add_columns = edit_columns = ["client", "name", "status", "registered_on", "expires_on", "auto_renew"]
     search_columns = ["name", "client", "status"]
     label_columns = DOMAIN_LABELS
+    formatters_columns = DOMAIN_FORMATTERS

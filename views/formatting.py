@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import markdown as markdown_lib
 import nh3
-from babel.dates import format_datetime
-from babel.numbers import format_currency
+from babel.dates import format_date, format_datetime
 from flask import current_app, g
 from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from models import db
 from models.accounts import UserPreference
+from models.billing import format_money
 from models.timeutil import to_local
 
 # Spanish as the operator's manual shows it: 23/03/2022 (11:56).
@@ -37,10 +38,6 @@ def local_datetime(value) -> str:
     return format_datetime(to_local(value, user_timezone()), pattern, locale=locale)
 
 
-def money(amount, currency: str) -> str:
-    return format_currency(amount, currency, locale=str(get_locale() or "es"))
-
-
 def render_markdown(text: str) -> Markup:
     """Markdown to HTML, then sanitized: scripts, styles, events and odd URLs never pass."""
     html = markdown_lib.markdown(text or "", extensions=["fenced_code", "tables", "nl2br"])
@@ -50,5 +47,21 @@ def render_markdown(text: str) -> Markup:
 
 def register_template_helpers(app) -> None:
     app.jinja_env.filters["local_datetime"] = local_datetime
-    app.jinja_env.filters["money"] = money
+    app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["markdown"] = render_markdown
+    app.jinja_env.filters["local_date"] = local_date
+
+
+def local_date(value) -> str:
+    if value is None:
+        return ""
+    return format_date(value, "short", locale=str(get_locale() or current_app.config["DEFAULT_LOCALE"]))
+
+
+def yes_no(value) -> str:
+    return str(_l("Yes") if value else _l("No"))
+
+
+def label_of(labels: dict):
+    """A column formatter showing the translated label of a stored code."""
+    return lambda value: str(labels.get(value, value))

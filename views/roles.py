@@ -32,8 +32,7 @@ STAFF_VIEWS = (
 )
 # Staff may read these, not change them.
 STAFF_READ_VIEWS = ("ClientsView", "ContactsView", "ServicesView", "DomainsView", "ServiceApi", "DomainApi")
-CLIENT_MENUS = ("Support", "Tickets", "Open ticket", "Services", "My services", "Domains", "My domains",
-                "Billing", "Invoices")
+CLIENT_MENUS = ("Support", "Tickets", "Open ticket", "My services", "My domains", "Billing", "Invoices")
 STAFF_MENUS = ("Support", "Ticket queue", "Clients", "Client companies", "Contacts", "All services",
                "All domains")
 
