@@ -43,3 +43,12 @@ def register_views(appbuilder) -> None:
 
     for api in (TicketApi, DepartmentApi, ServiceApi, DomainApi):
         appbuilder.add_api(api)
+
+    # The Flask-Admin back-office console, linked from the administrators' menu.
+    from flask import current_app
+
+    from views.console import register_console
+
+    register_console(current_app)
+    appbuilder.add_link("Console", href="/console/", label=_l("Back-office console"), icon="fa-wrench",
+                        category="Security")
