@@ -79,7 +79,7 @@ class ClientChangeView(ConsoleModelView):
 def register_console(app) -> Admin:
     console = Admin(app, name=str(app.config["COMPANY_NAME"]), url="/console", endpoint="console",
                     index_view=ConsoleHome(url="/console", endpoint="console"), theme=Bootstrap4Theme())
-    console.add_view(OutboxView(OutboxMessage, db.session, name=_l("Outbox"), endpoint="outbox"))
-    console.add_view(ClientChangeView(ClientChange, db.session, name=_l("Company changes"),
+    console.add_view(OutboxView(OutboxMessage, db, name=_l("Outbox"), endpoint="outbox"))
+    console.add_view(ClientChangeView(ClientChange, db, name=_l("Company changes"),
                                       endpoint="client_changes"))
     return console
