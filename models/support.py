@@ -65,7 +65,9 @@ class Department(Model):
         return self.description_es if locale == "es" else self.description_en
 
     def __repr__(self) -> str:
-        return self.name_es
+        from flask_babel import get_locale
+
+        return self.name(str(get_locale() or "es")[:2])
 
 
 class StaffDepartment(Model):

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from flask_appbuilder import ModelView
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
 from flask_babel import lazy_gettext as _l
+from wtforms import EmailField
+from wtforms.validators import Email, Optional
 
 from models.accounts import Client, Contact
 from models.support import Department
@@ -59,3 +62,9 @@ class DepartmentsView(ModelView):
         "email": _l("Department e-mail"), "active": _l("Active"), "sort_order": _l("Order"), "staff": _l("Staff"),
     }
     base_order = ("sort_order", "asc")
+    # The column is NOT NULL with "" for none, which FAB would make a required field.
+    add_form_extra_fields = edit_form_extra_fields = {
+        "email": EmailField(_l("Department e-mail"), validators=[Optional(), Email(_l("Write a valid e-mail address."))],
+                            description=_l("Also receives the department's new tickets (optional)."),
+                            widget=BS3TextFieldWidget()),
+    }
