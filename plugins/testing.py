@@ -137,6 +137,8 @@ def portal_app_factory(portal_database_url, tmp_path, request):
             "SERVER_NAME": "portal.test",
             "AUTH_RATE_LIMIT": "1000 per minute",
             "RATELIMIT_STORAGE_URI": "memory://",
+            # Hashing is deliberately slow in production (scrypt); tests log in hundreds of times.
+            "FAB_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         }
         config.update(overrides)
         app = create_app(config)

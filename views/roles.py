@@ -59,6 +59,10 @@ def fab_roles() -> dict:
     return {name: [list(p) for p in patterns] for name, patterns in ROLE_DEFINITIONS.items()}
 
 
+# (database, views and their permissions) already recorded by this process.
+_recorded: set = set()
+
+
 def sync_roles(appbuilder) -> None:
     """Make sure every defined role exists, and every view's permissions are recorded
     (so administrators can grant them to roles they create)."""
@@ -68,4 +72,10 @@ def sync_roles(appbuilder) -> None:
             sm.add_role(name)
     if sm.find_role(sm.auth_role_public) is None:
         sm.add_role(sm.auth_role_public)
-    appbuilder.add_permissions(update_perms=True)
+    # Recording permissions costs a few hundred queries; once per process and database is
+    # enough, unless the set of views changed (an app built with other plugins).
+    key = (str(appbuilder.session.get_bind().url), tuple(sorted(
+        (view.class_permission_name, tuple(sorted(view.base_permissions or ()))) for view in appbuilder.baseviews)))
+    if key not in _recorded:
+        appbuilder.add_permissions(update_perms=True)
+        _recorded.add(key)
