@@ -55,6 +55,11 @@ def create_app(config: dict | None = None) -> Flask:
 
 def configure_settings(app: Flask, overrides: dict | None) -> None:
     app.config.update(default_config.load_config(overrides))
+    proxies = int(app.config["PROXY_COUNT"])
+    if proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
 
 def configure_logging(app: Flask) -> None:

@@ -39,7 +39,11 @@ DEFAULT_CURRENCY = "COP"
 
 # --- Security -----------------------------------------------------------------------------
 # Rate limits per client address for log in, sign-up and forgotten password (POST only).
+RATELIMIT_ENABLED = True
 AUTH_RATE_LIMIT = "10 per minute"
+# Behind a reverse proxy (gunicorn behind nginx ...), how many proxies set X-Forwarded-*:
+# the client address (rate limits) and scheme are then read from those headers. 0 trusts none.
+PROXY_COUNT = 0
 # memory:// is right for one process; several web processes share redis://127.0.0.1:6379.
 RATELIMIT_STORAGE_URI = "memory://"
 PASSWORD_RESET_MAX_AGE = 3600  # seconds; the e-mailed link expires after one hour

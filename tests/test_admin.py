@@ -15,8 +15,8 @@ def test_administrator_adds_a_staff_user_and_a_department_and_the_user_sees_its_
         staff_role = db.session.query(Role).filter_by(name="Staff").one().id
 
     response = admin.post("/users/add", data={
-        "first_name": "Nora", "last_name": "Nube", "username": "nora@test.test", "active": "y",
-        "email": "nora@test.test", "roles": [str(staff_role)], "password": "nora-pass-1", "conf_password": "nora-pass-1"})
+        "first_name": "Nora", "last_name": "Nube", "username": "Nora", "active": "y",
+        "email": " Nora@Test.TEST ", "roles": [str(staff_role)], "password": "nora-pass-1", "conf_password": "nora-pass-1"})
     assert response.status_code == 302, response.get_data(as_text=True)
     with portal_app.app_context():
         nora = db.session.query(User).filter_by(email="nora@test.test").one()

@@ -7,10 +7,11 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
 from flask_babel import lazy_gettext as _l
 from wtforms import EmailField
-from wtforms.validators import Email, Optional
+from wtforms.validators import Optional
 
 from models.accounts import Client, Contact
 from models.support import Department
+from views.auth import email_address
 
 
 class ContactsView(ModelView):
@@ -64,7 +65,7 @@ class DepartmentsView(ModelView):
     base_order = ("sort_order", "asc")
     # The column is NOT NULL with "" for none, which FAB would make a required field.
     add_form_extra_fields = edit_form_extra_fields = {
-        "email": EmailField(_l("Department e-mail"), validators=[Optional(), Email(_l("Write a valid e-mail address."))],
+        "email": EmailField(_l("Department e-mail"), validators=[Optional(), email_address()],
                             description=_l("Also receives the department's new tickets (optional)."),
                             widget=BS3TextFieldWidget()),
     }

@@ -1,8 +1,9 @@
 """Logging in and out, sign-up with e-mail confirmation, forgotten and changed passwords,
 the profile and the language switch.
 
-Log in, sign-up and forgotten password share one rate limit per client address
-(AUTH_RATE_LIMIT, POST requests only). E-mailed links are signed tokens: the reset link
+Log in, sign-up, forgotten password and the reset form are each limited to AUTH_RATE_LIMIT
+POST requests per client address (a counter per form; GETs are never limited). E-mailed links
+are built on BASE_URL, never on the request's Host header. Links are signed tokens: the reset link
 embeds a fingerprint of the current password hash, so it works once and stops working
 as soon as the password changes, and expires after PASSWORD_RESET_MAX_AGE seconds.
 """
@@ -15,7 +16,7 @@ from flask import abort, current_app, flash, g, redirect, request, session, url_
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.baseviews import BaseView
 from flask_appbuilder.security.sqla.manager import SecurityManager
-from flask_appbuilder.security.views import AuthDBView
+from flask_appbuilder.security.views import AuthDBView, UserDBModelView
 from flask_appbuilder.utils.base import get_safe_redirect
 from flask_appbuilder.utils.limit import Limit
 from flask_babel import lazy_gettext as _l
@@ -33,6 +34,7 @@ from views.captcha import captcha_enabled, verify_captcha
 
 PASSWORD_MIN = 8
 _REQUIRED = _l("This field is required.")
+_DUPLICATE = _l("An account with this e-mail address already exists. Log in, or use \"Forgot your password?\".")
 
 
 def _auth_limit() -> list[Limit]:
@@ -41,6 +43,18 @@ def _auth_limit() -> list[Limit]:
 
 def _serializer(purpose: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"portal-{purpose}")
+
+
+def _email_link(endpoint: str, **values) -> str:
+    """An absolute link for an e-mail, built on BASE_URL like every other e-mailed link.
+
+    Never from the request's Host header: whoever asks for a reset link chooses that header,
+    and would receive the victim's token on their own host when the victim clicks."""
+    path = url_for(endpoint, **values)
+    root = request.script_root
+    if root and path.startswith(root):
+        path = path[len(root):]
+    return current_app.config["BASE_URL"].rstrip("/") + path
 
 
 def _password_fingerprint(user) -> str:
@@ -55,6 +69,13 @@ def _preference(user_id: int) -> UserPreference:
     return pref
 
 
+def email_address():
+    """A syntactically valid e-mail address (no DNS look-up). Names under the reserved
+    .test domain pass: the demo's accounts and companies use them, and its own data must
+    be editable."""
+    return Email(_l("Write a valid e-mail address."), test_environment=True)
+
+
 class LoginForm(FlaskForm):
     email = EmailField(_l("E-mail address"), validators=[DataRequired(_REQUIRED), Length(max=320)])
     password = PasswordField(_l("Password"), validators=[DataRequired(_REQUIRED), Length(max=200)])
@@ -66,7 +87,7 @@ class SignupForm(FlaskForm):
     first_name = StringField(_l("First name"), validators=[DataRequired(_REQUIRED), Length(max=64)])
     last_name = StringField(_l("Last name"), validators=[DataRequired(_REQUIRED), Length(max=64)])
     email = EmailField(_l("E-mail address"), validators=[
-        DataRequired(_REQUIRED), Email(_l("Write a valid e-mail address.")), Length(max=320)])
+        DataRequired(_REQUIRED), email_address(), Length(max=320)])
     password = PasswordField(_l("Password"), validators=[
         DataRequired(_REQUIRED), Length(min=PASSWORD_MIN, max=200, message=_l(
             "The password must have at least %(n)s characters.", n=PASSWORD_MIN))])
@@ -130,14 +151,16 @@ class PortalAuthView(AuthDBView):
             if not verify_captcha():
                 flash(_l("Confirm that you are not a robot."), "danger")
             elif sm.find_user(email=email) or sm.find_user(username=email):
-                flash(_l("An account with this e-mail address already exists. Log in, or use "
-                         "\"Forgot your password?\"."), "danger")
+                flash(_DUPLICATE, "danger")
             else:
+                # One transaction: the user, its account and the e-mail, or nothing.
                 user = sm.add_user(username=email, first_name=form.first_name.data.strip(),
                                    last_name=form.last_name.data.strip(), email=email,
-                                   role=sm.find_role("Client"), password=form.password.data)
-                if not user:
-                    abort(500)
+                                   role=sm.find_role("Client"), password=form.password.data, commit=False)
+                if not user:  # another sign-up with this address won the race (FAB rolled back)
+                    flash(_DUPLICATE, "danger")
+                    return self.render_template("auth/signup.html", form=form, appbuilder=self.appbuilder,
+                                                captcha=captcha_enabled())
                 user.active = False
                 client = Client(company_name=form.company_name.data.strip(), email=email,
                                 legal_rep_name=f"{user.first_name} {user.last_name}")
@@ -150,7 +173,7 @@ class PortalAuthView(AuthDBView):
                 notifications.enqueue(
                     db.session, recipient=email, user_id=user.id, template="confirm_email",
                     subject=_l("Confirm your e-mail address"), event=f"user.signup:{user.id}", user=user,
-                    url=url_for("PortalAuthView.confirm", token=token, _external=True))
+                    url=_email_link("PortalAuthView.confirm", token=token))
                 commit_and_dispatch(db.session)
                 return self.render_template("auth/message.html", appbuilder=self.appbuilder,
                                             title=_l("Confirm your e-mail address"),
@@ -166,7 +189,10 @@ class PortalAuthView(AuthDBView):
         except (BadSignature, SignatureExpired):
             return self._link_problem()
         user = self.appbuilder.sm.get_user_by_id(data["u"])
-        if user is None:
+        pref = db.session.get(UserPreference, data["u"])
+        # The link works once: a confirmed address (or a user an administrator has since
+        # deactivated) is not activated, nor logged in, again by an old link.
+        if user is None or (pref is not None and pref.email_confirmed):
             return self._link_problem()
         user.active = True
         _preference(user.id).email_confirmed = True
@@ -186,7 +212,7 @@ class PortalAuthView(AuthDBView):
                 notifications.enqueue(
                     db.session, recipient=user.email, user_id=user.id, template="password_reset",
                     subject=_l("Reset your password"), event=f"user.reset:{user.id}", user=user,
-                    url=url_for("PortalAuthView.reset", token=token, _external=True),
+                    url=_email_link("PortalAuthView.reset", token=token),
                     minutes=current_app.config["PASSWORD_RESET_MAX_AGE"] // 60)
                 commit_and_dispatch(db.session)
             # The same answer whether or not the address has an account.
@@ -279,5 +305,19 @@ class LanguageView(BaseView):
         return redirect(get_safe_redirect(request.referrer or "/"))
 
 
+class PortalUserDBModelView(UserDBModelView):
+    """FAB's user administration; e-mail addresses (the log-in names) are kept lower-cased."""
+
+    def pre_add(self, item):
+        item.email = (item.email or "").strip().lower()
+        super().pre_add(item)
+
+    def pre_update(self, item):
+        item.email = (item.email or "").strip().lower()
+        super().pre_update(item)
+
+
 class PortalSecurityManager(SecurityManager):
     authdbview = PortalAuthView
+
+    userdbmodelview = PortalUserDBModelView

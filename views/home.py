@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms import EmailField, StringField
-from wtforms.validators import Email, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional
 
 from models import db
 from models.accounts import EDITABLE_CLIENT_FIELDS, Client, ClientChange, update_client
@@ -16,6 +16,7 @@ from models.billing import Invoice
 from models.catalog import Domain, Service
 from models.support import FINISHED_STATUSES, Ticket
 from views.access import current_membership, is_staff, require_scope
+from views.auth import email_address
 
 RECENT_TICKETS = 5
 
@@ -33,18 +34,18 @@ class PortalIndexView(IndexView):
 
 
 class CompanyForm(FlaskForm):
-    company_name = StringField(_l("Company"), validators=[Length(min=1, max=200)])
+    company_name = StringField(_l("Company"), validators=[DataRequired(_l("This field is required.")),
+                                                          Length(max=200)])
     tax_id = StringField(_l("Tax id (NIT)"), validators=[Length(max=40)])
     address = StringField(_l("Address"), validators=[Length(max=250)])
     city = StringField(_l("City"), validators=[Length(max=100)])
     country = StringField(_l("Country"), validators=[Length(max=2)])
     phone = StringField(_l("Phone"), validators=[Length(max=40)])
-    email = EmailField(_l("E-mail address"), validators=[Optional(), Email(_l("Write a valid e-mail address.")),
-                                                          Length(max=320)])
+    email = EmailField(_l("E-mail address"), validators=[Optional(), email_address(), Length(max=320)])
     legal_rep_name = StringField(_l("Legal representative"), validators=[Length(max=200)])
     legal_rep_id_number = StringField(_l("Legal representative's id number"), validators=[Length(max=40)])
     legal_rep_email = EmailField(_l("Legal representative's e-mail"), validators=[
-        Optional(), Email(_l("Write a valid e-mail address.")), Length(max=320)])
+        Optional(), email_address(), Length(max=320)])
     legal_rep_phone = StringField(_l("Legal representative's phone"), validators=[Length(max=40)])
 
 
@@ -73,7 +74,8 @@ class ClientHomeView(BaseView):
         recent = []
         if membership.has_scope("tickets"):
             recent = db.session.scalars(select(Ticket).where(Ticket.client_id == client_id)
-                                        .order_by(Ticket.updated_at.desc()).limit(RECENT_TICKETS)).all()
+                                        .order_by(Ticket.updated_at.desc(), Ticket.id.desc())
+                                        .limit(RECENT_TICKETS)).all()
         services = []
         if membership.has_scope("services"):
             services = db.session.scalars(select(Service).where(Service.client_id == client_id,
