@@ -107,6 +107,10 @@ def configure_security(app: Flask) -> None:
                 and not request.path.startswith("/api/")):
             csrf.protect()
 
+    # The REST API's log-in shares the forms' limit on password guessing.
+    app.appbuilder.sm.limiter.limit(lambda: app.config["AUTH_RATE_LIMIT"], methods=["POST"])(
+        app.blueprints["SecurityApi"])
+
     views_by_name = {view.__class__.__name__: view for view in app.appbuilder.baseviews}
 
     @app.before_request

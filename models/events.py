@@ -26,13 +26,20 @@ def _forget_events(session) -> None:
 
 
 def commit(session) -> None:
+    """Commit the unit of work, then fire its plugin events and (in the embedded default)
+    deliver the outbox. Nothing after the commit can undo it or make the caller fail: a
+    plugin's or a channel's error is logged, and undelivered messages wait for a retry."""
     session.commit()
     pending = session.info.pop(_KEY, [])
     portal = current_app.extensions["portal"]
     for hook_name, kwargs in pending:
         call_each(portal.plugins, hook_name, **kwargs)
     if current_app.config["OUTBOX_DELIVER_AFTER_COMMIT"]:
-        portal.deliver_outbox()
+        try:
+            portal.deliver_outbox()
+        except Exception:  # the work is committed; the outbox keeps the messages for a retry
+            log.exception("delivering the outbox after a commit failed")
+            session.rollback()
 
 
 def call_each(plugin_manager, hook_name: str, **kwargs) -> list:

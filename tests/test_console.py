@@ -37,8 +37,12 @@ def test_retry_puts_failed_messages_back_in_the_queue(portal_app, make_user):
     login(admin, "admin@test.test", "admin-pass")
     failed = _outbox_row(portal_app, status=FAILED, attempts=8)
     sent = _outbox_row(portal_app, status="sent", attempts=1)
-    response = admin.post("/console/outbox/action/", data={"action": "retry", "rowid": [str(failed), str(sent)]})
+    waiting = _outbox_row(portal_app, status=PENDING, attempts=2)
+    response = admin.post("/console/outbox/action/", data={"action": "retry",
+                                                            "rowid": [str(failed), str(sent), str(waiting)]})
     assert response.status_code == 302
     with portal_app.app_context():
-        assert db.session.get(OutboxMessage, failed).status == PENDING
+        retried = db.session.get(OutboxMessage, failed)
+        assert (retried.status, retried.attempts) == (PENDING, 0)  # a whole new cycle of attempts
         assert db.session.get(OutboxMessage, sent).status == "sent"  # a sent message is never sent again
+        assert db.session.get(OutboxMessage, waiting).attempts == 2  # left to the workers' own schedule

@@ -55,15 +55,14 @@ class OutboxView(ConsoleModelView):
                      "attempts": _l("Attempts"), "next_attempt_at": _l("Next attempt"), "sent_at": _l("Sent"),
                      "last_error": _l("Last error")}
 
-    @action("retry", _l("Retry now"), _l("Send the selected messages again now?"))
+    @action("retry", _l("Retry now"), _l("Send the selected failed messages again?"))
     def retry(self, ids):
-        messages = db.session.query(OutboxMessage).filter(OutboxMessage.id.in_(ids),
-                                                          OutboxMessage.status.in_((PENDING, FAILED)))
-        count = 0
-        for message in messages:
-            message.status = PENDING
-            message.next_attempt_at = utcnow()
-            count += 1
+        # Only failed messages: a pending one is retried by the workers on their own, and may
+        # be in a worker's hands right now (retrying it here could send it twice).
+        count = (db.session.query(OutboxMessage)
+                 .filter(OutboxMessage.id.in_([int(i) for i in ids]), OutboxMessage.status == FAILED)
+                 .update({"status": PENDING, "attempts": 0, "next_attempt_at": utcnow()},
+                         synchronize_session=False))
         db.session.commit()
         flash(_l("%(n)s messages will be sent again.", n=count), "success")
 
