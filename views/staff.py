@@ -58,32 +58,38 @@ class StaffTicketView(BaseView):
     @expose("/<number>")
     @has_access
     def ticket(self, number):
-        ticket = get_visible_ticket(number)
+        return self._ticket_page(get_visible_ticket(number))
+
+    def _ticket_page(self, ticket, draft: str = "", internal: bool = False, key: str | None = None,
+                     status: int = 200):
         messages = db.session.scalars(select(TicketMessage).where(TicketMessage.ticket_id == ticket.id)
                                       .options(selectinload(TicketMessage.attachments))
                                       .order_by(TicketMessage.id)).all()
-        return self.render_template("staff/ticket.html", ticket=ticket, messages=messages, locale=locale_code(),
+        html = self.render_template("staff/ticket.html", ticket=ticket, messages=messages, locale=locale_code(),
                                     statuses=STATUS_LABELS, priorities=PRIORITY_LABELS,
                                     departments=active_departments(), assignees=_staff_users(),
-                                    submission_key=uuid.uuid4().hex,
+                                    submission_key=key or uuid.uuid4().hex, draft=draft, internal=internal,
                                     extensions=current_app.config["ATTACHMENT_EXTENSIONS"],
                                     max_mb=current_app.config["ATTACHMENT_MAX_MB"])
+        return html, status
 
     @expose("/<number>/reply", methods=["POST"])
     @has_access
     def reply(self, number):
         ticket = get_visible_ticket(number)
         internal = request.form.get("internal") == "1"
+        key = submission_key(request.form.get("submission_key"))
         try:
             ops.reply(db.session, ticket, user_id=g.user.id, author_name=f"{g.user.first_name} {g.user.last_name}",
                       body=request.form.get("message", ""), from_staff=True, internal=internal,
                       files=ticket_files(), files_store=current_app.extensions["portal"].attachments,
-                      submission_key=submission_key(request.form.get("submission_key")),
-                      new_status=request.form.get("status") or None)
+                      submission_key=key, new_status=request.form.get("status") or None)
         except UserError as error:
+            # Nothing was saved: the page again, with the reply as typed.
             flash(str(error), "danger")
-        else:
-            flash(_l("Internal note added.") if internal else _l("Reply sent to the client."), "success")
+            return self._ticket_page(get_visible_ticket(number), draft=request.form.get("message", ""),
+                                     internal=internal, key=key, status=400)
+        flash(_l("Internal note added.") if internal else _l("Reply sent to the client."), "success")
         return redirect(url_for("StaffTicketView.ticket", number=number))
 
     @expose("/<number>/update", methods=["POST"])

@@ -125,30 +125,36 @@ class ClientTicketsView(BaseView):
     @has_access
     def show(self, number):
         require_scope("tickets")
-        ticket = get_visible_ticket(number)
+        return self._thread_page(get_visible_ticket(number))
+
+    def _thread_page(self, ticket, draft: str = "", key: str | None = None, status: int = 200):
+        """The thread and its reply form; after a refused reply, the typed text stays in it."""
         messages = db.session.scalars(select(TicketMessage).where(TicketMessage.ticket_id == ticket.id,
                                                                   TicketMessage.internal.is_(False))
                                       .options(selectinload(TicketMessage.attachments))
                                       .order_by(TicketMessage.id)).all()
-        return self.render_template("tickets/show.html", ticket=ticket, messages=messages, locale=locale_code(),
-                                    submission_key=uuid.uuid4().hex,
+        html = self.render_template("tickets/show.html", ticket=ticket, messages=messages, locale=locale_code(),
+                                    submission_key=key or uuid.uuid4().hex, draft=draft,
                                     extensions=current_app.config["ATTACHMENT_EXTENSIONS"],
                                     max_mb=current_app.config["ATTACHMENT_MAX_MB"])
+        return html, status
 
     @expose("/tickets/<number>/reply", methods=["POST"])
     @has_access
     def reply(self, number):
         membership = require_scope("tickets")
         ticket = get_visible_ticket(number)
+        key = submission_key(request.form.get("submission_key"))
         try:
             ops.reply(db.session, ticket, user_id=g.user.id, author_name=membership.name,
                       body=request.form.get("message", ""), from_staff=False, files=ticket_files(),
-                      files_store=current_app.extensions["portal"].attachments,
-                      submission_key=submission_key(request.form.get("submission_key")))
+                      files_store=current_app.extensions["portal"].attachments, submission_key=key)
         except UserError as error:
+            # Nothing was saved: show the thread again with the message as typed (never lost).
             flash(str(error), "danger")
-        else:
-            flash(_l("Your reply was added."), "success")
+            return self._thread_page(get_visible_ticket(number), draft=request.form.get("message", ""), key=key,
+                                     status=400)
+        flash(_l("Your reply was added."), "success")
         return redirect(url_for("ClientTicketsView.show", number=number))
 
     @expose("/tickets/<number>/close", methods=["POST"])
@@ -178,6 +184,8 @@ class AttachmentView(BaseView):
         try:
             path = current_app.extensions["portal"].attachments.path(attachment.stored_name)
         except FileNotFoundError:
+            abort(404)
+        if not path.is_file():  # a row whose file is gone from the disk: 404, not an error page
             abort(404)
         response = send_file(path, mimetype=attachment.content_type, as_attachment=True,
                              download_name=attachment.original_name, max_age=0)
