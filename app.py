@@ -129,6 +129,10 @@ def configure_security(app: Flask) -> None:
         response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
 
+    @app.errorhandler(413)
+    def request_too_large(_error):
+        return render_template("errors/413.html", appbuilder=app.appbuilder), 413
+
     @app.errorhandler(429)
     def too_many_requests(_error):
         return render_template("errors/429.html", appbuilder=app.appbuilder), 429

@@ -405,3 +405,21 @@ def _join_department(app, user_id, slug):
     with app.app_context():
         db.session.add(StaffDepartment(user_id=user_id, department_id=department_id(app, slug)))
         db.session.commit()
+
+
+def test_a_request_over_the_total_limit_gets_a_translated_page(portal_app_factory, make_user):
+    import io
+
+    from plugins.testing import login
+
+    app = portal_app_factory(ATTACHMENT_MAX_MB=1, ATTACHMENT_MAX_FILES=1)  # 2 MB in all per request
+    make_user("big@test.test", "big-pass-1")
+    client = app.test_client()
+    login(client, "big@test.test", "big-pass-1")
+    client.get("/language/en")
+    response = client.post("/support/open/moodle", data={
+        "subject": "x", "message": "y", "attachments": [(io.BytesIO(b"\x89PNG\r\n\x1a\n" + b"0" * 3 * 1024 * 1024),
+                                                         "big.png")]}, content_type="multipart/form-data")
+    assert response.status_code == 413
+    page = response.get_data(as_text=True)
+    assert "Each file can have at most 1 MB, and a message at most 1 file." in page
