@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlencode
 
-from flask import Flask, abort, render_template, request
+from flask import Flask, abort, current_app, redirect, render_template, request
 from flask_appbuilder import AppBuilder
 from flask_wtf.csrf import CSRFProtect
 
@@ -29,6 +30,10 @@ class PortalState:
                 if channel.name in self.channels:
                     raise RuntimeError(f"two plugins register the notification channel {channel.name!r}")
                 self.channels[channel.name] = channel
+        missing = [name for name in app.config["NOTIFICATION_CHANNELS"] if name not in self.channels]
+        if missing:
+            raise RuntimeError(f"NOTIFICATION_CHANNELS names channels no plugin registers: {missing} "
+                               f"(registered: {sorted(self.channels)})")
         self.attachments = AttachmentStore.from_config(app.config)
 
     def deliver_outbox(self, limit: int = 100) -> int:
@@ -122,6 +127,17 @@ def configure_security(app: Flask) -> None:
             if view is None or request.view_args.get("name") not in getattr(view, "actions", {}):
                 abort(404)
 
+    @app.before_request
+    def paging_parameters_are_numbers():
+        # Flask-AppBuilder's generated lists raise an error 500 on ?page_<View>=abc; such a
+        # link is dropped, the way the portal's own lists land on a real page.
+        bad = [name for name, value in request.args.items(multi=True)
+               if name.startswith(("page_", "psize_")) and not value.isdigit()]
+        if bad and request.method == "GET":
+            kept = [(name, value) for name, value in request.args.items(multi=True) if name not in bad]
+            return redirect(request.path + ("?" + urlencode(kept) if kept else ""))
+        return None
+
     @app.after_request
     def security_headers(response):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -136,6 +152,24 @@ def configure_security(app: Flask) -> None:
     @app.errorhandler(429)
     def too_many_requests(_error):
         return render_template("errors/429.html", appbuilder=app.appbuilder), 429
+
+    for code in (400, 403, 404, 405, 500):
+        app.register_error_handler(code, error_page)
+
+
+def error_page(error):
+    """Errors in the portal's layout and the user's language (JSON under /api/)."""
+    from werkzeug.exceptions import HTTPException, InternalServerError
+
+    from views.errors import ERROR_TEXTS
+
+    if not isinstance(error, HTTPException):
+        error = InternalServerError()
+    title, message = ERROR_TEXTS.get(error.code, ERROR_TEXTS[500])
+    if request.path.startswith("/api/"):
+        return {"message": str(message)}, error.code
+    return render_template("errors/error.html", appbuilder=current_app.appbuilder, code=error.code,
+                           title=title, message=message), error.code
 
 
 def configure_templates(app: Flask) -> None:

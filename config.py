@@ -3,7 +3,8 @@
 Every upper-case setting here can be overridden by an environment variable of the same
 name prefixed with ``PORTAL_`` (``PORTAL_DATABASE_URL``, ``PORTAL_SMTP_PORT`` ...).
 Values from the environment are parsed as JSON when they look like JSON (numbers,
-booleans, lists, objects) and taken as plain strings otherwise. No secret lives here:
+booleans, lists, objects) and taken as plain strings otherwise; a list setting also takes
+comma-separated names (PORTAL_PLUGINS=example,other). No secret lives here:
 ``SECRET_KEY`` comes from ``PORTAL_SECRET_KEY``, or, for the embedded default only, from a
 random key created once in the instance folder.
 """
@@ -84,6 +85,9 @@ OUTBOX_BACKOFF_SECONDS = 30  # first retry delay; doubles on each attempt
 PLUGINS: list = []
 # Per-plugin settings: {"plugin-name": {...}}; a value "env:NAME" is read from the environment.
 PLUGIN_SETTINGS: dict = {}
+# The channels every notification goes out through: names of registered notification
+# channels (the built-in "email", or a plugin's). Each gets its own outbox row per recipient.
+NOTIFICATION_CHANNELS: list = ["email"]
 
 # --- Flask-AppBuilder -----------------------------------------------------------------------
 AUTH_TYPE = AUTH_DB
@@ -128,8 +132,12 @@ def load_config(overrides: dict | None = None) -> dict:
     """Defaults, then PORTAL_* environment variables, then explicit overrides."""
     settings = {k: v for k, v in globals().items() if k.isupper()}
     for name, value in os.environ.items():
-        if name.startswith("PORTAL_") and name[len("PORTAL_"):] in settings:
-            settings[name[len("PORTAL_"):]] = _parse(value)
+        key = name[len("PORTAL_"):]
+        if name.startswith("PORTAL_") and key in settings:
+            parsed = _parse(value)
+            if isinstance(settings[key], list) and isinstance(parsed, str):
+                parsed = [item.strip() for item in parsed.split(",") if item.strip()]  # a,b as well as ["a","b"]
+            settings[key] = parsed
     settings.update(overrides or {})
     if not settings.get("SECRET_KEY"):
         settings["SECRET_KEY"] = _instance_secret_key()

@@ -45,7 +45,8 @@ class Recipient(NamedTuple):
 
 def enqueue(session, *, recipient: Recipient | str, template: str, subject, event: str, user_id=None,
             **context) -> None:
-    """Render ``template`` and the lazy ``subject`` in the recipient's language and queue it.
+    """Render ``template`` and the lazy ``subject`` in the recipient's language and queue it,
+    once for each of the NOTIFICATION_CHANNELS.
 
     ``recipient`` is a Recipient, or an address with the ``user_id`` of its login (if any).
     The template gets ``recipient`` too."""
@@ -56,8 +57,9 @@ def enqueue(session, *, recipient: Recipient | str, template: str, subject, even
         context.update(company=current_app.config["COMPANY_NAME"], locale=locale, recipient=recipient)
         body = render_template(f"email/{template}.txt", **context)
         subject_text = " ".join(str(subject).split())  # one line, whatever the ticket's subject holds
-    session.add(OutboxMessage(channel="email", recipient=recipient.email, subject=subject_text[:250],
-                              body_text=body, event=event[:100]))
+    for channel in current_app.config["NOTIFICATION_CHANNELS"]:
+        session.add(OutboxMessage(channel=channel, recipient=recipient.email, subject=subject_text[:250],
+                                  body_text=body, event=event[:100]))
 
 
 def _client_recipients(session, ticket) -> list[Recipient]:

@@ -189,8 +189,11 @@ def _clean_text(value: str, limit: int, empty_message, long_message) -> str:
 
 def _clean_subject(value: str) -> str:
     """A subject is one line: runs of spaces, tabs, line breaks and control characters become one
-    space (a line break would otherwise end up in the e-mail's Subject header)."""
-    value = "".join(" " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in (value or ""))
+    space (a line break would otherwise end up in the e-mail's Subject header). Format
+    characters (Cf: bidirectional overrides, zero-width ones) are dropped: in lists and e-mail
+    subjects they could make a text read as something else."""
+    value = "".join(" " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in (value or "")
+                    if unicodedata.category(ch) != "Cf")
     return _clean_text(" ".join(value.split()), SUBJECT_MAX, _l("Write a subject."),
                        _l("The subject can have at most %(n)s characters.", n=SUBJECT_MAX))
 
@@ -379,7 +382,8 @@ def staff_update(session, ticket: Ticket, *, status=None, priority=None, departm
     """Staff changes to a ticket's status, priority, department or assignee.
 
     Everything is checked before anything changes: a bad value changes nothing. The
-    assignee must be an active staff member (someone who answers a department)."""
+    assignee must be an active staff member of the ticket's department (the new one, when it
+    moves; an assignee who does not answer the new department is dropped)."""
     from flask_appbuilder.security.sqla.models import User
 
     if status is not None and status not in STATUS_LABELS:
@@ -391,12 +395,18 @@ def staff_update(session, ticket: Ticket, *, status=None, priority=None, departm
         department = session.get(Department, department_id)
         if department is None or not department.active:
             raise UserError(_l("Choose a valid department."))
-    if not unassign and assignee_id is not None:
-        assignee = session.get(User, assignee_id)
-        is_staff_member = assignee is not None and session.scalar(
-            select(StaffDepartment.user_id).where(StaffDepartment.user_id == assignee.id).limit(1)) is not None
-        if not is_staff_member or not assignee.active:
+    target_department_id = department.id if department is not None else ticket.department_id
+
+    def answers_department(user_id) -> bool:
+        user = session.get(User, user_id)
+        return user is not None and user.active and session.scalar(
+            select(StaffDepartment.user_id).where(StaffDepartment.user_id == user_id,
+                                                  StaffDepartment.department_id == target_department_id)) is not None
+
+    if not unassign and assignee_id is not None and not answers_department(assignee_id):
+        if department is None:
             raise UserError(_l("Choose a valid assignee."))
+        unassign = True  # moved to a department the assignee does not answer: nobody's yet
     if status is not None:
         ticket.status = status
     if priority is not None:

@@ -41,6 +41,9 @@ def _validated_settings(name: str, plugin, raw: dict) -> dict:
     settings = resolve_settings(raw)
     schema_class = getattr(plugin, "settings_schema", None)
     if schema_class is None:
+        if settings:
+            raise PluginError(f"plugin {name!r} takes no settings (it declares no settings_schema), "
+                              f"but PLUGIN_SETTINGS gives it {sorted(settings)}")
         return settings
     from marshmallow import ValidationError
 

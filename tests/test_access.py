@@ -151,3 +151,37 @@ def test_a_client_never_reaches_another_accounts_records(demo_app, two_accounts)
             assert response.status_code in (302, 403, 404, 405), f"{where}: {response.status_code}"
         assert b"B secret subject" not in response.data, where
     assert _ticket_snapshot(demo_app, two_accounts["ticket_id"]) == before
+
+
+def test_a_generated_list_with_a_paging_parameter_that_is_not_a_number_is_not_an_error(demo_app):
+    client = demo_app.test_client()
+    login(client, "agente@demo.test", "agente")
+    response = client.get("/staff/tickets/list/?page_StaffTicketsView=abc&psize_StaffTicketsView=x&_flt_0_subject=a")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/staff/tickets/list/?_flt_0_subject=a"
+    assert client.get(response.headers["Location"]).status_code == 200
+
+
+def test_error_pages_are_in_the_portal_layout_and_the_users_language(demo_app):
+    client = demo_app.test_client()
+    login(client, "cliente@demo.test", "cliente")
+    page = client.get("/support/tickets/000000")
+    assert page.status_code == 404
+    html = page.get_data(as_text=True)
+    assert "Página no encontrada" in html and 'id="user-menu"' in html
+    client.get("/language/en")
+    assert "Page not found" in client.get("/no/such/page").get_data(as_text=True)
+    api = client.get("/api/v1/no-such-thing")
+    assert api.status_code == 404 and api.is_json
+
+
+def test_menus_show_only_what_the_membership_may_open(demo_app):
+    client = demo_app.test_client()
+    login(client, "soporte@losandes.test", "soporte")  # scopes: tickets support_emails services
+    html = client.get("/clientarea/").get_data(as_text=True)
+    assert 'href="/support/tickets/"' in html and 'href="/clientarea/services/list/"' in html
+    assert 'href="/clientarea/domains/list/"' not in html and 'href="/clientarea/invoices/list/"' not in html
+    owner = demo_app.test_client()
+    login(owner, "cliente@demo.test", "cliente")
+    html = owner.get("/clientarea/").get_data(as_text=True)
+    assert 'href="/clientarea/domains/list/"' in html and 'href="/clientarea/invoices/list/"' in html

@@ -66,3 +66,25 @@ def test_only_administrators_reach_the_security_and_department_pages(portal_app,
                            ).status_code in (302, 403)
     with portal_app.app_context():
         assert db.session.query(Department).filter_by(slug="x").count() == 0
+
+
+def test_administrator_adds_a_contact_who_is_not_the_owner_with_known_scopes_only(portal_app, make_user):
+    from models.accounts import Contact
+
+    make_user("admin@test.test", "admin-pass", role="Admin")
+    _, client_id = make_user("owner@test.test", "owner-pass")
+    admin = portal_app.test_client()
+    login(admin, "admin@test.test", "admin-pass")
+    admin.get("/language/en")
+    contact = {"client": str(client_id), "name": "Jorge Contador", "email": "jorge@test.test", "phone": "",
+               "position": "Contador", "active": "y", "scopes": "invoices billing_emails"}  # "is_owner" unticked
+    response = admin.post("/admin/contacts/add", data=contact)
+    assert response.status_code == 302, response.get_data(as_text=True)[-2000:]
+    with portal_app.app_context():
+        jorge = db.session.query(Contact).filter_by(email="jorge@test.test").one()
+        assert (jorge.is_owner, jorge.scopes, jorge.has_scope("tickets")) == (False, "invoices billing_emails", False)
+
+    page = admin.post("/admin/contacts/add", data={**contact, "email": "x@test.test", "scopes": "invoices foo bar"})
+    assert "Unknown scopes: foo bar." in page.get_data(as_text=True)
+    with portal_app.app_context():
+        assert db.session.query(Contact).filter_by(email="x@test.test").count() == 0

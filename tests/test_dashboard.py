@@ -280,7 +280,8 @@ def test_company_update_records_who_when_old_and_new(demo_app):
     ({"email": "not-an-email"}, "Write a valid e-mail address."),
     ({"legal_rep_email": "maría@", "legal_rep_name": "Otra Persona"}, "Write a valid e-mail address."),
     ({"company_name": "   "}, "This field is required."),
-    ({"country": "Colombia"}, "Field cannot be longer than 2 characters."),
+    ({"country": "Colombia"}, "Write the country's two-letter code (CO, US, ES ...)."),
+    ({"country": "1<"}, "Write the country's two-letter code (CO, US, ES ...)."),
 ])
 def test_invalid_company_data_is_refused_and_nothing_saved(demo_app, changes, message):
     from models import db

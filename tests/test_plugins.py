@@ -197,3 +197,70 @@ def test_a_plugin_routes_tickets_to_another_department(portal_app, make_user):
     portal_app.extensions["portal"].plugins.register(_Router(), name="router")
     assert _open(portal_app, client_id, "moodle", "Falla en SIMA")[1] == "sima"
     assert _open(portal_app, client_id, "moodle", "Curso nuevo")[1] == "moodle"
+
+
+class _CollectingChannel:
+    name = "collect"
+
+    def __init__(self):
+        self.sent = []
+
+    def send(self, message):
+        self.sent.append((message.recipient, message.subject))
+
+
+class _ChannelPlugin:
+    def __init__(self, channel):
+        self.channel = channel
+
+    @pluggy.HookimplMarker("portal")
+    def portal_register_notification_channels(self):
+        return [self.channel]
+
+
+def test_a_plugin_channel_listed_in_notification_channels_gets_every_notification(
+        portal_app_factory, make_user, monkeypatch):
+    channel = _CollectingChannel()
+    _fake_distribution(monkeypatch, "collector", _ChannelPlugin(channel))
+    app = portal_app_factory(PLUGINS=["collector"], NOTIFICATION_CHANNELS=["email", "collect"])
+    channel_contract(channel)
+    from models import db
+    from models.outbox import OutboxMessage
+
+    make_user("staff@test.test", "staff-pass", role="Staff")
+    with app.app_context():
+        from flask_appbuilder.security.sqla.models import User
+
+        from models.support import Department, StaffDepartment
+
+        staff = db.session.query(User).filter_by(email="staff@test.test").one()
+        moodle = db.session.query(Department).filter_by(slug="moodle").one()
+        db.session.add(StaffDepartment(user_id=staff.id, department_id=moodle.id))
+        db.session.commit()
+    _, client_id = make_user("client@test.test")
+    ticket_id, _ = _open(app, client_id, "moodle", "Canales")
+    assert [recipient for recipient, _ in channel.sent] == ["staff@test.test"]
+    with app.app_context():
+        assert sorted(db.session.query(OutboxMessage.channel).filter_by(
+            event=f"ticket.opened:{ticket_id}").all()) == [("collect",), ("email",)]
+
+
+def test_listing_a_channel_no_plugin_registers_stops_start_up(portal_app_factory):
+    with pytest.raises(RuntimeError, match=r"NOTIFICATION_CHANNELS names channels no plugin registers: \['sms'\]"):
+        portal_app_factory(NOTIFICATION_CHANNELS=["email", "sms"])
+
+
+def test_settings_for_a_plugin_that_takes_none_stop_start_up(monkeypatch):
+    _fake_distribution(monkeypatch, "plain", _Recording())
+    with pytest.raises(PluginError, match="takes no settings"):
+        get_plugin_manager(["plain"], {"plain": {"a": 1}})
+
+
+def test_list_settings_take_comma_separated_names(monkeypatch):
+    import config
+
+    monkeypatch.setenv("PORTAL_PLUGINS", "example, other")
+    monkeypatch.setenv("PORTAL_NOTIFICATION_CHANNELS", '["email"]')
+    settings = config.load_config({"SECRET_KEY": "x"})
+    assert settings["PLUGINS"] == ["example", "other"]
+    assert settings["NOTIFICATION_CHANNELS"] == ["email"]

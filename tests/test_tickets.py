@@ -299,6 +299,8 @@ def test_opening_a_ticket_writes_the_ticket_and_its_message(portal_app, make_use
 @pytest.mark.parametrize("field,value,error", [
     ("service_id", "OTHER", "Choose one of your services."),
     ("service_id", "987654", "Choose one of your services."),
+    ("service_id", "abc", "Choose one of your services."),
+    ("department_id", "abc", "Choose a valid department."),
     ("priority", "urgent", "Choose a valid priority."),
     ("department_id", "INACTIVE", "Choose a valid department."),
     ("department_id", "987654", "Choose a valid department."),
@@ -337,6 +339,56 @@ def test_a_subject_is_one_line(portal_app, make_user):
     client, _, _ = client_session(portal_app, make_user)
     number = number_of(post_ticket(client, portal_app, subject="Hola\r\nBcc: todos@ejemplo.test\tfin"))
     assert ticket_row(portal_app, number)["subject"] == "Hola Bcc: todos@ejemplo.test fin"
+
+
+def test_a_subject_cannot_hide_text_behind_direction_overrides(portal_app, make_user):
+    client, _, _ = client_session(portal_app, make_user)
+    number = number_of(post_ticket(client, portal_app, subject="Factura \u202egpj.exe\u200b pagada"))
+    assert ticket_row(portal_app, number)["subject"] == "Factura gpj.exe pagada"
+
+
+def test_only_staff_of_the_tickets_department_can_be_assigned(portal_app, make_user):
+    agent, agent_id = staff_session(portal_app, make_user, "moodle1@test.test", ["moodle"])
+    _, colleague_id = staff_session(portal_app, make_user, "moodle2@test.test", ["moodle"], first_name="Marta")
+    _, outsider_id = staff_session(portal_app, make_user, "web1@test.test", ["web"], first_name="Wilson")
+    client, _, _ = client_session(portal_app, make_user)
+    number = number_of(post_ticket(client, portal_app))
+    page = agent.get(f"/staff/ticket/{number}").get_data(as_text=True)
+    choices = page.split('id="assignee_id"', 1)[1].split("</select>", 1)[0]
+    assert f'value="{colleague_id}"' in choices and f'value="{outsider_id}"' not in choices
+    moodle = department_id(portal_app, "moodle")
+
+    refused = agent.post(f"/staff/ticket/{number}/update", data={"assignee_id": str(outsider_id),
+                                                                 "department_id": moodle})
+    assert "Choose a valid assignee." in agent.get(refused.headers["Location"]).get_data(as_text=True)
+    assert ticket_row(portal_app, number)["assignee_id"] is None
+    for bad in ("abc", "1.5"):
+        agent.post(f"/staff/ticket/{number}/update", data={"assignee_id": bad, "department_id": moodle})
+        assert ticket_row(portal_app, number)["assignee_id"] is None
+
+    agent.post(f"/staff/ticket/{number}/update", data={"assignee_id": str(colleague_id), "department_id": moodle})
+    assert ticket_row(portal_app, number)["assignee_id"] == colleague_id
+    # Moved to a department the assignee does not answer: nobody's until someone there takes it.
+    agent.post(f"/staff/ticket/{number}/update", data={"assignee_id": str(colleague_id),
+                                                       "department_id": department_id(portal_app, "web")})
+    row = ticket_row(portal_app, number)
+    assert (row["department"], row["assignee_id"]) == ("web", None)
+
+
+def test_the_staff_queue_shows_times_in_the_users_zone_and_names(portal_app, make_user):
+    agent, _ = staff_session(portal_app, make_user, "moodle1@test.test", ["moodle"])
+    client, _, _ = client_session(portal_app, make_user)
+    number = number_of(post_ticket(client, portal_app))
+    from models import db
+    from models.support import Ticket
+
+    with portal_app.app_context():
+        db.session.query(Ticket).filter_by(number=number).update(
+            {"updated_at": dt.datetime(2022, 3, 23, 16, 56, 30, 123456)})
+        db.session.commit()
+    queue = agent.get("/staff/tickets/list/").get_data(as_text=True)
+    assert "03/23/2022 (11:56 AM)" in queue  # English, America/Bogota
+    assert "2022-03-23 16:56" not in queue and ">None<" not in queue
 
 
 def test_html_and_scripts_in_subject_and_message_are_shown_escaped_never_run(portal_app, make_user):

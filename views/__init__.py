@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 
 def register_views(appbuilder) -> None:
     from views.admin import ClientsView, ContactsView, DepartmentsView
+    from views.access import client_menu
     from views.api import DepartmentApi, DomainApi, ServiceApi, TicketApi
     from views.auth import AccountView, LanguageView
     from views.catalog import DomainsView, MyDomainsView, MyInvoicesView, MyServicesView, ServicesView
@@ -22,14 +23,16 @@ def register_views(appbuilder) -> None:
 
     # Clients: Support > Tickets, Open ticket; Services; Domains; Billing.
     tickets = appbuilder.add_view_no_menu(ClientTicketsView)
+    # Each entry shows only to members whose scopes allow it (the views check it again).
     appbuilder.add_link("Tickets", href="/support/tickets/", label=_l("Tickets"), icon="fa-ticket",
-                        category="Support", category_label=_l("Support"), baseview=tickets)
+                        category="Support", category_label=_l("Support"), baseview=tickets,
+                        cond=client_menu("tickets"))
     appbuilder.add_link("Open ticket", href="/support/open/", label=_l("Open ticket"), icon="fa-plus",
-                        category="Support", baseview=tickets)
-    add(MyServicesView, "My services", label=_l("Services"), icon="fa-cubes")
-    add(MyDomainsView, "My domains", label=_l("Domains"), icon="fa-globe")
+                        category="Support", baseview=tickets, cond=client_menu("tickets"))
+    add(MyServicesView, "My services", label=_l("Services"), icon="fa-cubes", menu_cond=client_menu("services"))
+    add(MyDomainsView, "My domains", label=_l("Domains"), icon="fa-globe", menu_cond=client_menu("domains"))
     add(MyInvoicesView, "Invoices", label=_l("Billing notices"), icon="fa-file-text", category="Billing",
-        category_label=_l("Billing"))
+        category_label=_l("Billing"), menu_cond=client_menu("invoices"))
 
     # Staff and administrators.
     add(StaffTicketsView, "Ticket queue", label=_l("Ticket queue"), icon="fa-inbox", category="Support",

@@ -98,3 +98,15 @@ def get_visible_ticket(number: str) -> Ticket:
     if ticket is None:
         abort(404)
     return ticket
+
+
+def client_menu(scope: str):
+    """A menu condition: shown to client users whose membership has ``scope``."""
+
+    def visible() -> bool:
+        if is_staff():  # staff and administrators have their own menus
+            return False
+        membership = current_membership()
+        return membership is not None and membership.has_scope(scope)
+
+    return visible

@@ -3,20 +3,27 @@ contacts and departments. Users and roles are Flask-AppBuilder's own security vi
 from __future__ import annotations
 
 from flask_appbuilder import ModelView
-from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
 from flask_babel import lazy_gettext as _l
-from wtforms import EmailField
+from wtforms import EmailField, ValidationError
 from wtforms.validators import Optional
 
-from models.accounts import Client, Contact
+from models.accounts import SCOPES, Client, Contact
 from models.support import Department
 from views.auth import email_address
+from views.datamodel import PortalInterface
+
+
+def known_scopes(form, field):
+    unknown = [scope for scope in (field.data or "").split() if scope not in SCOPES]
+    if unknown:
+        raise ValidationError(_l("Unknown scopes: %(scopes)s. Use: %(known)s.", scopes=" ".join(unknown),
+                                 known=" ".join(SCOPES)))
 
 
 class ContactsView(ModelView):
     route_base = "/admin/contacts"
-    datamodel = SQLAInterface(Contact)
+    datamodel = PortalInterface(Contact)
     list_title = _l("Contacts")
     list_columns = ["name", "email", "client", "position", "is_owner", "active", "scopes"]
     add_columns = edit_columns = ["client", "user", "name", "email", "phone", "position", "is_owner", "active",
@@ -29,11 +36,12 @@ class ContactsView(ModelView):
     }
     description_columns = {"scopes": _l("Space-separated: profile contacts services domains invoices pay "
                                          "tickets support_emails billing_emails")}
+    validators_columns = {"scopes": [known_scopes]}
 
 
 class ClientsView(ModelView):
     route_base = "/admin/clients"
-    datamodel = SQLAInterface(Client)
+    datamodel = PortalInterface(Client)
     list_title = _l("Client companies")
     related_views = [ContactsView]
     list_columns = ["company_name", "tax_id", "city", "email", "legal_rep_name"]
@@ -52,7 +60,7 @@ class ClientsView(ModelView):
 
 class DepartmentsView(ModelView):
     route_base = "/admin/departments"
-    datamodel = SQLAInterface(Department)
+    datamodel = PortalInterface(Department)
     list_title = _l("Departments")
     list_columns = ["name_es", "name_en", "slug", "email", "active", "sort_order"]
     add_columns = edit_columns = show_columns = ["slug", "name_es", "name_en", "description_es", "description_en",
@@ -63,7 +71,6 @@ class DepartmentsView(ModelView):
         "email": _l("Department e-mail"), "active": _l("Active"), "sort_order": _l("Order"), "staff": _l("Staff"),
     }
     base_order = ("sort_order", "asc")
-    # The column is NOT NULL with "" for none, which FAB would make a required field.
     add_form_extra_fields = edit_form_extra_fields = {
         "email": EmailField(_l("Department e-mail"), validators=[Optional(), email_address()],
                             description=_l("Also receives the department's new tickets (optional)."),

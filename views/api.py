@@ -101,11 +101,15 @@ class PortalApi(ModelRestApi):
         return info
 
 
+READ_ONLY_ROUTES = {"get", "get_list", "info"}
+
+
 class ScopedApi(PortalApi):
     """Read-only API over one account's rows; staff read everyone's."""
 
     scope = ""
     base_permissions = ["can_get", "can_info"]
+    include_route_methods = READ_ONLY_ROUTES  # unused writes are not routes (nor in the OpenAPI spec)
 
     def check_scope(self):
         # Authentication is checked by @protect (401 without a token); a client whose
@@ -141,6 +145,7 @@ class DepartmentApi(PortalApi):
     resource_name = "departments"
     datamodel = SQLAInterface(Department)
     base_permissions = ["can_get", "can_info"]
+    include_route_methods = READ_ONLY_ROUTES  # unused writes are not routes (nor in the OpenAPI spec)
     base_filters = [["active", FilterEqual, True]]
     list_columns = show_columns = ["id", "slug", "name_es", "name_en", "description_es", "description_en",
                                    "active"]
@@ -194,6 +199,7 @@ class TicketApi(PortalApi):
     resource_name = "tickets"
     datamodel = SQLAInterface(Ticket)
     base_permissions = ["can_get", "can_info", "can_post", "can_reply", "can_messages"]
+    include_route_methods = READ_ONLY_ROUTES | {"post", "reply", "messages"}
     base_filters = [["id", FilterVisibleTickets, None]]
     base_order = ("updated_at", "desc")
     list_columns = ["id", "number", "subject", "status", "priority", "department.slug", "updated_at"]

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from flask_appbuilder import ModelView
 from flask_appbuilder.models.sqla.filters import FilterEqualFunction
-from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from models.billing import INVOICE_STATUS_LABELS, Invoice
-from models.catalog import BILLING_CYCLE_LABELS, DOMAIN_STATUS_LABELS, SERVICE_STATUS_LABELS, Domain, Service
+from models.catalog import (
+    BILLING_CYCLE_LABELS,
+    DOMAIN_STATUS_LABELS,
+    SERVICE_STATUS_LABELS,
+    Domain,
+    Service,
+)
 from views.access import current_client_id, require_scope
+from views.datamodel import PortalInterface
 from views.formatting import label_of, local_date, local_datetime, yes_no
 
 SERVICE_LABELS = {
@@ -54,7 +60,7 @@ class ClientScopedView(ModelView):
 
 class MyServicesView(ClientScopedView):
     route_base = "/clientarea/services"
-    datamodel = SQLAInterface(Service)
+    datamodel = PortalInterface(Service)
     required_scope = "services"
     list_title = show_title = _l("My services")
     list_columns = ["name", "status", "billing_cycle", "price", "next_due_date"]
@@ -66,7 +72,7 @@ class MyServicesView(ClientScopedView):
 
 class MyDomainsView(ClientScopedView):
     route_base = "/clientarea/domains"
-    datamodel = SQLAInterface(Domain)
+    datamodel = PortalInterface(Domain)
     required_scope = "domains"
     list_title = show_title = _l("My domains")
     list_columns = ["name", "status", "registered_on", "expires_on", "auto_renew"]
@@ -78,7 +84,7 @@ class MyDomainsView(ClientScopedView):
 
 class MyInvoicesView(ClientScopedView):
     route_base = "/clientarea/invoices"
-    datamodel = SQLAInterface(Invoice)
+    datamodel = PortalInterface(Invoice)
     required_scope = "invoices"
     list_title = show_title = _l("Billing notices")
     list_columns = ["number", "status", "issued_on", "due_on", "amount_due"]
@@ -90,7 +96,7 @@ class MyInvoicesView(ClientScopedView):
 
 class ServicesView(ModelView):
     route_base = "/admin/services"
-    datamodel = SQLAInterface(Service)
+    datamodel = PortalInterface(Service)
     list_title = _l("All services")
     list_columns = ["name", "client", "status", "billing_cycle", "price", "next_due_date"]
     add_columns = edit_columns = ["client", "name", "department_slug", "status", "billing_cycle", "amount",
@@ -102,7 +108,7 @@ class ServicesView(ModelView):
 
 class DomainsView(ModelView):
     route_base = "/admin/domains"
-    datamodel = SQLAInterface(Domain)
+    datamodel = PortalInterface(Domain)
     list_title = _l("All domains")
     list_columns = ["name", "client", "status", "registered_on", "expires_on", "auto_renew"]
     add_columns = edit_columns = ["client", "name", "status", "registered_on", "expires_on", "auto_renew"]

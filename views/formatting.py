@@ -16,6 +16,7 @@ from models.timeutil import to_local
 
 # Spanish as the operator's manual shows it: 23/03/2022 (11:56).
 DATETIME_PATTERNS = {"es": "dd/MM/yyyy (HH:mm)", "en": "MM/dd/yyyy (h:mm a)"}
+DATE_PATTERNS = {"es": "dd/MM/yyyy", "en": "MM/dd/yyyy"}
 ALLOWED_TAGS = {"p", "br", "strong", "em", "code", "pre", "blockquote", "ul", "ol", "li", "a", "h1", "h2", "h3",
                 "h4", "hr", "table", "thead", "tbody", "tr", "th", "td"}
 
@@ -55,7 +56,8 @@ def register_template_helpers(app) -> None:
 def local_date(value) -> str:
     if value is None:
         return ""
-    return format_date(value, "short", locale=str(get_locale() or current_app.config["DEFAULT_LOCALE"]))
+    locale = str(get_locale() or current_app.config["DEFAULT_LOCALE"])
+    return format_date(value, DATE_PATTERNS.get(locale[:2], DATE_PATTERNS["en"]), locale=locale)
 
 
 def yes_no(value) -> str:

@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms import EmailField, StringField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from models import db
 from models.accounts import EDITABLE_CLIENT_FIELDS, Client, ClientChange, update_client
@@ -39,7 +39,9 @@ class CompanyForm(FlaskForm):
     tax_id = StringField(_l("Tax id (NIT)"), validators=[Length(max=40)])
     address = StringField(_l("Address"), validators=[Length(max=250)])
     city = StringField(_l("City"), validators=[Length(max=100)])
-    country = StringField(_l("Country"), validators=[Length(max=2)])
+    country = StringField(_l("Country"), filters=[lambda value: (value or "").strip().upper()],
+                          validators=[Regexp(r"^[A-Z]{2}$", message=_l(
+                              "Write the country's two-letter code (CO, US, ES ...)."))])
     phone = StringField(_l("Phone"), validators=[Length(max=40)])
     email = EmailField(_l("E-mail address"), validators=[Optional(), email_address(), Length(max=320)])
     legal_rep_name = StringField(_l("Legal representative"), validators=[Length(max=200)])

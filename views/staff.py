@@ -9,7 +9,6 @@ from flask import current_app, flash, g, redirect, request, url_for
 from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.baseviews import BaseView
 from flask_appbuilder.models.sqla.filters import FilterInFunction
-from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -17,16 +16,30 @@ from sqlalchemy.orm import selectinload
 from models import db
 from models import support as ops
 from models.errors import UserError
-from models.support import PRIORITY_LABELS, STATUS_LABELS, StaffDepartment, Ticket, TicketMessage
+from models.support import (
+    PRIORITY_LABELS,
+    STATUS_LABELS,
+    StaffDepartment,
+    Ticket,
+    TicketMessage,
+)
 from views.access import get_visible_ticket, staff_department_ids
-from views.tickets import active_departments, int_or_none, locale_code, submission_key, ticket_files
+from views.datamodel import PortalInterface
+from views.formatting import local_datetime
+from views.tickets import (
+    active_departments,
+    form_id,
+    locale_code,
+    submission_key,
+    ticket_files,
+)
 
 
 class StaffTicketsView(ModelView):
     """The queue: tickets of the departments the staff member belongs to."""
 
     route_base = "/staff/tickets"
-    datamodel = SQLAInterface(Ticket)
+    datamodel = PortalInterface(Ticket)
     base_permissions = ["can_list"]
     base_filters = [["department_id", FilterInFunction, staff_department_ids]]
     base_order = ("updated_at", "desc")
@@ -42,6 +55,8 @@ class StaffTicketsView(ModelView):
         "number": lambda number: _ticket_link(number),
         "status": lambda status: str(STATUS_LABELS.get(status, status)),
         "priority": lambda priority: str(PRIORITY_LABELS.get(priority, priority)),
+        "updated_at": local_datetime,
+        "assignee": lambda user: f"{user.first_name} {user.last_name}" if user else "",
     }
     page_size = 25
 
@@ -67,7 +82,7 @@ class StaffTicketView(BaseView):
                                       .order_by(TicketMessage.id)).all()
         html = self.render_template("staff/ticket.html", ticket=ticket, messages=messages, locale=locale_code(),
                                     statuses=STATUS_LABELS, priorities=PRIORITY_LABELS,
-                                    departments=active_departments(), assignees=_staff_users(),
+                                    departments=active_departments(), assignees=_staff_users(ticket.department_id),
                                     submission_key=key or uuid.uuid4().hex, draft=draft, internal=internal,
                                     extensions=current_app.config["ATTACHMENT_EXTENSIONS"],
                                     max_mb=current_app.config["ATTACHMENT_MAX_MB"])
@@ -101,8 +116,9 @@ class StaffTicketView(BaseView):
             assignee = form.get("assignee_id", "")
             ops.staff_update(db.session, ticket, status=form.get("status") or None,
                              priority=form.get("priority") or None,
-                             department_id=int_or_none(form.get("department_id")),
-                             assignee_id=int_or_none(assignee), unassign=assignee == "none")
+                             department_id=form_id(form.get("department_id"), _l("Choose a valid department.")),
+                             assignee_id=form_id(assignee, _l("Choose a valid assignee.")),
+                             unassign=assignee == "none")
         except UserError as error:
             flash(str(error), "danger")
             return redirect(url_for("StaffTicketView.ticket", number=number))
@@ -114,8 +130,10 @@ class StaffTicketView(BaseView):
         return redirect(url_for("StaffTicketView.ticket", number=number))
 
 
-def _staff_users():
+def _staff_users(department_id: int):
+    """Who may be assigned a ticket of the department: its active staff."""
     from flask_appbuilder.security.sqla.models import User
 
     return db.session.scalars(select(User).join(StaffDepartment, StaffDepartment.user_id == User.id)
-                              .where(User.active.is_(True)).distinct().order_by(User.first_name)).all()
+                              .where(User.active.is_(True), StaffDepartment.department_id == department_id)
+                              .order_by(User.first_name)).all()

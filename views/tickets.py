@@ -100,11 +100,11 @@ class ClientTicketsView(BaseView):
                     raise UserError(_l("Confirm that you are not a robot."))
                 ticket = ops.open_ticket(db.session, NewTicket(
                     client_id=membership.client_id,
-                    department_id=int_or_none(form.get("department_id")) or -1,
+                    department_id=form_id(form.get("department_id"), _l("Choose a valid department.")) or department.id,
                     name=membership.name, email=membership.email, user_id=g.user.id,
                     subject=form.get("subject", ""), body=form.get("message", ""),
                     priority=form.get("priority", ops.MEDIUM),
-                    service_id=int_or_none(form.get("service_id")),
+                    service_id=form_id(form.get("service_id"), _l("Choose one of your services.")),
                     submission_key=submission_key(form.get("submission_key")),
                     files=ticket_files(),
                 ), current_app.extensions["portal"].attachments)
@@ -194,11 +194,14 @@ class AttachmentView(BaseView):
         return response
 
 
-def int_or_none(value):
-    try:
-        return int(value) if value not in (None, "", "none") else None
-    except ValueError:
+def form_id(value, error):
+    """An id chosen in a form: None when nothing ("" or "none") was chosen, the number when
+    one was, and ``error`` (a UserError) for anything else."""
+    if value in (None, "", "none"):
         return None
+    if not str(value).isdigit():
+        raise UserError(error)
+    return int(value)
 
 
 def submission_key(value):
