@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 
 from flask import Flask, abort, current_app, redirect, render_template, request
 from flask_appbuilder import AppBuilder
+from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect
 
 import config as default_config
@@ -138,8 +139,14 @@ def configure_security(app: Flask) -> None:
             return redirect(request.path + ("?" + urlencode(kept) if kept else ""))
         return None
 
+    from views.auth import end_stale_session
+
+    app.before_request(end_stale_session)
+
     @app.after_request
     def security_headers(response):
+        if current_user.is_authenticated:  # a signed-in page is never kept by the browser or a proxy
+            response.headers["Cache-Control"] = "no-store"
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
         response.headers.setdefault("Referrer-Policy", "same-origin")

@@ -758,3 +758,26 @@ def test_ticket_reply_needs_the_csrf_token_when_csrf_is_on(portal_app_factory):
         "message": "Con token", "submission_key": "csrf-2", "csrf_token": token})
     assert response.status_code == 302
     assert count(app, TicketMessage, TicketMessage.ticket_id == ticket_id) == before + 1
+
+
+def test_changing_the_password_ends_the_users_other_sessions(portal_app, make_user):
+    make_user("dos@test.test", "primera-clave")
+    here, elsewhere = portal_app.test_client(), portal_app.test_client()
+    login(here, "dos@test.test", "primera-clave")
+    login(elsewhere, "dos@test.test", "primera-clave")
+    assert elsewhere.get("/clientarea/").status_code == 200
+    response = here.post("/account/password/", data={"current": "primera-clave", "password": "segunda-clave",
+                                                      "confirm": "segunda-clave"})
+    assert response.status_code == 302
+    assert here.get("/clientarea/").status_code == 200  # the session that changed it goes on
+    stale = elsewhere.get("/clientarea/")
+    assert stale.status_code == 302 and "/login/" in stale.headers["Location"]
+    assert "/login/" in elsewhere.get("/clientarea/").headers["Location"]  # and stays ended
+
+
+def test_signed_in_pages_are_not_cached(portal_app, make_user):
+    make_user("cache@test.test", "clave-cache-1")
+    client = portal_app.test_client()
+    assert "no-store" not in client.get("/login/").headers.get("Cache-Control", "")
+    login(client, "cache@test.test", "clave-cache-1")
+    assert client.get("/clientarea/").headers["Cache-Control"] == "no-store"

@@ -21,7 +21,7 @@ from flask_appbuilder.utils.base import get_safe_redirect
 from flask_appbuilder.utils.limit import Limit
 from flask_babel import lazy_gettext as _l
 from flask_limiter.util import get_remote_address
-from flask_login import login_user
+from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
@@ -74,6 +74,28 @@ def email_address():
     .test domain pass: the demo's accounts and companies use them, and its own data must
     be editable."""
     return Email(_l("Write a valid e-mail address."), test_environment=True)
+
+
+SESSION_PASSWORD_KEY = "_password"
+
+
+def start_session(user, remember: bool = False) -> None:
+    """Log the user in, remembering which password the session was opened with, so that
+    changing the password ends every other session (see end_stale_session)."""
+    login_user(user, remember=remember)
+    session[SESSION_PASSWORD_KEY] = _password_fingerprint(user)
+
+
+def end_stale_session():
+    """Before each request: a session opened with a password that has since changed ends."""
+    if not current_user.is_authenticated or SESSION_PASSWORD_KEY not in session:
+        return None
+    if session[SESSION_PASSWORD_KEY] == _password_fingerprint(current_user):
+        return None
+    logout_user()
+    session.clear()
+    flash(_l("Your password was changed. Log in again."), "warning")
+    return redirect(url_for("PortalAuthView.login"))
 
 
 class LoginForm(FlaskForm):
@@ -135,7 +157,7 @@ class PortalAuthView(AuthDBView):
             if user is None:
                 flash(_l("Wrong e-mail address or password, or the account is not confirmed yet."), "danger")
             else:
-                login_user(user, remember=form.remember.data)
+                start_session(user, remember=form.remember.data)
                 pref = db.session.get(UserPreference, user.id)
                 if pref and pref.locale:
                     session["locale"] = pref.locale
@@ -197,7 +219,7 @@ class PortalAuthView(AuthDBView):
         user.active = True
         _preference(user.id).email_confirmed = True
         db.session.commit()
-        login_user(user)
+        start_session(user)
         flash(_l("Your e-mail address is confirmed. Welcome!"), "success")
         return redirect(url_for("ClientHomeView.home"))
 
@@ -284,6 +306,7 @@ class AccountView(BaseView):
                 form.current.errors.append(_l("The current password is not right."))
             else:
                 sm.reset_password(g.user.id, form.password.data)
+                session[SESSION_PASSWORD_KEY] = _password_fingerprint(g.user)  # this session stays; others end
                 flash(_l("Your password was changed."), "success")
                 return redirect(url_for("AccountView.profile"))
         return self.render_template("auth/password.html", form=form)
