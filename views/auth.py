@@ -161,7 +161,8 @@ class PortalAuthView(AuthDBView):
                 pref = db.session.get(UserPreference, user.id)
                 if pref and pref.locale:
                     session["locale"] = pref.locale
-                return redirect(get_safe_redirect(request.args.get("next", "")))
+                next_url = request.args.get("next")
+                return redirect(get_safe_redirect(next_url) if next_url else url_for("PortalIndexView.index"))
         return self.render_template(self.login_template, form=form, appbuilder=self.appbuilder)
 
     @expose("/signup/", methods=["GET", "POST"])
