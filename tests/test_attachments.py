@@ -12,6 +12,7 @@ import pytest
 from werkzeug.http import parse_options_header
 
 from plugins.testing import login
+from ticket_helpers import counts, department_id, flash_errors
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x01" * 48
 JPG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x02" * 48
@@ -36,25 +37,6 @@ PLAIN_ZIP = zip_bytes({"readme.txt": "not a word document"})
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-def department_id(app, slug):
-    from models import db
-    from models.support import Department
-
-    with app.app_context():
-        return db.session.query(Department.id).filter_by(slug=slug).scalar()
-
-
-def counts(app) -> dict:
-    from models import db
-    from models.outbox import OutboxMessage
-    from models.support import Attachment, Ticket, TicketMessage
-
-    with app.app_context():
-        return {name: db.session.query(model).count() for name, model in
-                (("tickets", Ticket), ("messages", TicketMessage), ("attachments", Attachment),
-                 ("outbox", OutboxMessage))}
-
 
 def stored_files(app) -> list[Path]:
     directory = Path(app.config["ATTACHMENT_DIR"])
@@ -93,11 +75,6 @@ def attachments_of(app, number):
         ticket = db.session.query(Ticket).filter_by(number=number).one()
         return [(a.id, a.original_name, a.stored_name, a.content_type, a.size, a.message_id)
                 for a in db.session.query(Attachment).filter_by(ticket_id=ticket.id).order_by(Attachment.id)]
-
-
-def flash_errors(html: str) -> list[str]:
-    return [" ".join(re.sub(r"<[^>]+>", " ", m).replace("&times;", "").split())
-            for m in re.findall(r'<div class="alert alert-danger">(.*?)</div>', html, re.S)]
 
 
 def assert_nothing_written(app, before):

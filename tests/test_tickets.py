@@ -15,31 +15,13 @@ from html.parser import HTMLParser
 import pytest
 
 from plugins.testing import login
+from ticket_helpers import counts, department_id, flash_errors
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 PDF = b"%PDF-1.4\n%%EOF\n"
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-def department_id(app, slug):
-    from models import db
-    from models.support import Department
-
-    with app.app_context():
-        return db.session.query(Department.id).filter_by(slug=slug).scalar()
-
-
-def counts(app) -> dict:
-    from models import db
-    from models.outbox import OutboxMessage
-    from models.support import Attachment, Ticket, TicketMessage
-
-    with app.app_context():
-        return {name: db.session.query(model).count() for name, model in
-                (("tickets", Ticket), ("messages", TicketMessage), ("attachments", Attachment),
-                 ("outbox", OutboxMessage))}
-
 
 def ticket_row(app, number) -> dict:
     from models import db
@@ -96,11 +78,6 @@ def number_of(response) -> str:
     location = response.headers["Location"]
     assert re.search(r"/support/tickets/\d{6}$", location), location
     return location.rsplit("/", 1)[-1]
-
-
-def flash_errors(html: str) -> list[str]:
-    return [" ".join(re.sub(r"<[^>]+>", " ", m).replace("&times;", "").split())
-            for m in re.findall(r'<div class="alert alert-danger">(.*?)</div>', html, re.S)]
 
 
 def make_service(app, client_id, name):
