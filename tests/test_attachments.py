@@ -326,13 +326,13 @@ def test_another_clients_attachment_answers_404(portal_app, make_user):
     assert anonymous.status_code in (302, 401, 403) and anonymous.data != PDF
 
 
-def test_a_contact_without_the_tickets_scope_gets_404(portal_app, make_user):
+def test_a_contact_without_the_tickets_scope_gets_403(portal_app, make_user):
     owner, _, client_id = client_session(portal_app, make_user, email="dueno@empresa.test")
     number = number_of(post_ticket(owner, portal_app, [("informe.pdf", PDF)]))
     (attachment_id, *_), = attachments_of(portal_app, number)
     accountant, _, _ = client_session(portal_app, make_user, email="contador@empresa.test", client=client_id,
                                       scopes="invoices", owner=False)
-    assert accountant.get(f"/attachments/{attachment_id}").status_code == 404
+    assert accountant.get(f"/attachments/{attachment_id}").status_code == 403
     with_scope, _, _ = client_session(portal_app, make_user, email="sistemas@empresa.test", client=client_id,
                                       scopes="tickets", owner=False)
     assert with_scope.get(f"/attachments/{attachment_id}").data == PDF

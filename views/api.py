@@ -81,7 +81,17 @@ class PortalApi(ModelRestApi):
         blueprint.before_request(self.check_scope)
         return blueprint
 
+    scope = ""  # the membership scope a client needs for this API ("" for none)
+
     def check_scope(self):
+        # Authentication is checked by @protect (401 without a token); a client whose
+        # membership lacks the scope answers 403, as the pages do. Staff pass: their rows
+        # are limited by department.
+        if not self.scope or not current_user.is_authenticated or is_staff():
+            return None
+        membership = current_membership()
+        if membership is None or not membership.has_scope(self.scope):
+            return self.response_403()
         return None
 
     def _get_fields_info(self, cols, model_schema, filter_rel_fields, **kwargs):
@@ -107,19 +117,8 @@ READ_ONLY_ROUTES = {"get", "get_list", "info"}
 class ScopedApi(PortalApi):
     """Read-only API over one account's rows; staff read everyone's."""
 
-    scope = ""
     base_permissions = ["can_get", "can_info"]
     include_route_methods = READ_ONLY_ROUTES  # unused writes are not routes (nor in the OpenAPI spec)
-
-    def check_scope(self):
-        # Authentication is checked by @protect (401 without a token); a client whose
-        # membership lacks the scope answers 403, as the pages do.
-        if not current_user.is_authenticated or is_staff():
-            return None
-        membership = current_membership()
-        if membership is None or not membership.has_scope(self.scope):
-            return self.response_403()
-        return None
 
 
 class ServiceApi(ScopedApi):
@@ -197,6 +196,7 @@ def _json_body() -> dict:
 
 class TicketApi(PortalApi):
     resource_name = "tickets"
+    scope = "tickets"
     datamodel = SQLAInterface(Ticket)
     base_permissions = ["can_get", "can_info", "can_post", "can_reply", "can_messages"]
     include_route_methods = READ_ONLY_ROUTES | {"post", "reply", "messages"}

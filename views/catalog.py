@@ -41,7 +41,11 @@ INVOICE_FORMATTERS = {"status": label_of(INVOICE_STATUS_LABELS), "issued_on": lo
 
 
 class ClientScopedView(ModelView):
-    """A read-only generated view of the current account's rows, behind one scope."""
+    """A read-only generated view of the current account's rows, behind one scope.
+
+    Each view names its ``search_columns``: FAB's default offers a filter on every column,
+    and the filter of a relation (the client, an invoice's lines) lists every row of that
+    table, other accounts' included."""
 
     required_scope: str = ""
     base_permissions = ["can_list", "can_show"]
@@ -65,6 +69,7 @@ class MyServicesView(ClientScopedView):
     list_title = show_title = _l("My services")
     list_columns = ["name", "status", "billing_cycle", "price", "next_due_date"]
     show_columns = list_columns
+    search_columns = ["name", "status", "next_due_date"]
     label_columns = {**SERVICE_LABELS, "price": _l("Amount")}
     formatters_columns = SERVICE_FORMATTERS
     base_order = ("name", "asc")
@@ -77,6 +82,7 @@ class MyDomainsView(ClientScopedView):
     list_title = show_title = _l("My domains")
     list_columns = ["name", "status", "registered_on", "expires_on", "auto_renew"]
     show_columns = list_columns
+    search_columns = ["name", "status", "expires_on"]
     label_columns = DOMAIN_LABELS
     formatters_columns = DOMAIN_FORMATTERS
     base_order = ("name", "asc")
@@ -89,6 +95,7 @@ class MyInvoicesView(ClientScopedView):
     list_title = show_title = _l("Billing notices")
     list_columns = ["number", "status", "issued_on", "due_on", "amount_due"]
     show_columns = list_columns
+    search_columns = ["number", "status", "due_on"]
     label_columns = {**INVOICE_LABELS, "amount_due": _l("Total")}
     formatters_columns = INVOICE_FORMATTERS
     base_order = ("due_on", "desc")

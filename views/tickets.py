@@ -174,6 +174,8 @@ class AttachmentView(BaseView):
     @expose("/<int:attachment_id>")
     @has_access
     def download(self, attachment_id):
+        if not is_staff():
+            require_scope("tickets")
         attachment = db.session.get(Attachment, attachment_id)
         if attachment is None:
             abort(404)
