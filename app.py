@@ -181,9 +181,11 @@ def error_page(error):
 
 
 def configure_templates(app: Flask) -> None:
+    from views.contacts import register_template_context
     from views.formatting import register_template_helpers
 
     register_template_helpers(app)
+    register_template_context(app)
 
 
 def configure_cli(app: Flask) -> None:

@@ -49,6 +49,7 @@ PROXY_COUNT = 0
 RATELIMIT_STORAGE_URI = "memory://"
 PASSWORD_RESET_MAX_AGE = 3600  # seconds; the e-mailed link expires after one hour
 EMAIL_CONFIRM_MAX_AGE = 3 * 24 * 3600
+CONTACT_INVITATION_MAX_AGE = 7 * 24 * 3600  # the e-mailed invitation to a contact works once, for 7 days
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 REMEMBER_COOKIE_DURATION = 30 * 24 * 3600

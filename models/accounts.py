@@ -5,9 +5,11 @@ import datetime as dt
 from typing import Optional
 
 from flask_appbuilder import Model
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, select
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from models.errors import UserError
 from models.timeutil import utcnow
 
 # What a membership can be allowed to see or do. The owner has them all.
@@ -42,7 +44,6 @@ EDITABLE_CLIENT_FIELDS = (
 
 class Client(Model):
     """A client company: the account its users and contacts belong to."""
-
     __tablename__ = "client"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -69,7 +70,6 @@ class Client(Model):
 class Contact(Model):
     """A person of a client account. With a user it is a membership (a login to the
     portal, scoped); without one it only receives the e-mails its scopes allow."""
-
     __tablename__ = "contact"
     __table_args__ = (UniqueConstraint("client_id", "user_id", name="uq_contact_client_user"),)
 
@@ -100,7 +100,6 @@ class Contact(Model):
 
 class ClientChange(Model):
     """One field of a client company changed by someone, at some time."""
-
     __tablename__ = "client_change"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -116,7 +115,6 @@ class ClientChange(Model):
 
 class UserPreference(Model):
     """Per-user settings FAB's user table has no room for."""
-
     __tablename__ = "user_preference"
 
     user_id: Mapped[int] = mapped_column(ForeignKey("ab_user.id", ondelete="CASCADE"), primary_key=True)
@@ -149,3 +147,134 @@ def update_client(session, client: Client, changes: dict, user_id: int | None) -
             session.add(change)
             recorded.append(change)
     return recorded
+
+
+# --- Contacts (issue 3) --------------------------------------------------------------------
+# The operations the contacts page (and any API, CLI or plugin) calls. They check everything
+# before they change anything: a refused input raises UserError (a translated message) and
+# leaves the session untouched. The caller commits (models.events.commit for invitations, so
+# the e-mail is delivered after the commit).
+
+CONTACT_TEXT_LIMITS = {"name": 200, "email": 320, "phone": 40, "position": 100}
+CONTACT_LABELS = {"name": _l("Name"), "email": _l("E-mail address"), "phone": _l("Phone"), "position": _l("Position")}
+
+
+def _contact_fields(session, client_id: int, data: dict, contact: Contact | None = None) -> dict:
+    """Clean and check the fields of a contact; raise UserError for the first problem."""
+    from email_validator import EmailNotValidError, validate_email
+
+    fields = {name: " ".join(str(data.get(name) or "").split()) for name in CONTACT_TEXT_LIMITS}
+    fields["email"] = fields["email"].lower()
+    if not fields["name"]:
+        raise UserError(_l("Write the contact's name."))
+    if not fields["email"]:
+        raise UserError(_l("Write the contact's e-mail address."))
+    for name, limit in CONTACT_TEXT_LIMITS.items():
+        if len(fields[name]) > limit:
+            raise UserError(_l("%(field)s is too long (at most %(n)s characters).", field=CONTACT_LABELS[name], n=limit))
+    try:
+        validate_email(fields["email"], check_deliverability=False, test_environment=True)
+    except EmailNotValidError:
+        raise UserError(_l("Write a valid e-mail address.")) from None
+    scopes = list(dict.fromkeys(data.get("scopes") or ()))
+    unknown = [scope for scope in scopes if scope not in SCOPES]
+    if unknown:
+        raise UserError(_l("Unknown scopes: %(scopes)s. Use: %(known)s.", scopes=" ".join(unknown),
+                           known=" ".join(SCOPES)))
+    fields["scopes"] = " ".join(scope for scope in SCOPES if scope in scopes)  # in SCOPES' order
+    taken = select(Contact.id).where(Contact.client_id == client_id, func.lower(Contact.email) == fields["email"])
+    if contact is not None:
+        taken = taken.where(Contact.id != contact.id)
+    if session.scalar(taken) is not None:
+        raise UserError(_l("This account already has a contact with the e-mail address %(email)s.",
+                           email=fields["email"]))
+    return fields
+
+
+def _editable(contact: Contact) -> None:
+    if contact.is_owner:
+        raise UserError(_l("The account owner cannot be changed from this page."))
+
+
+def create_contact(session, client_id: int, **data) -> Contact:
+    """A new contact of ``client_id`` (name, email, phone, position, scopes: an iterable)."""
+    contact = Contact(client_id=client_id, is_owner=False, active=True, **_contact_fields(session, client_id, data))
+    session.add(contact)
+    session.flush()
+    return contact
+
+
+def update_contact(session, contact: Contact, **data) -> Contact:
+    """Replace a contact's name, e-mail, phone, position and scopes (not the owner's)."""
+    _editable(contact)
+    for name, value in _contact_fields(session, contact.client_id, data, contact).items():
+        setattr(contact, name, value)
+    return contact
+
+
+def set_contact_active(session, contact: Contact, active: bool, acting: Contact | None = None) -> Contact:
+    """Disable (no log-in to this account, no e-mails) or enable a contact again."""
+    _editable(contact)
+    if not active and acting is not None and acting.id == contact.id:
+        raise UserError(_l("You cannot disable yourself."))
+    contact.active = bool(active)
+    return contact
+
+
+def remove_contact(session, contact: Contact, acting: Contact | None = None) -> None:
+    """Delete a contact. A user it linked keeps their log-in and their other accounts."""
+    _editable(contact)
+    if acting is not None and acting.id == contact.id:
+        raise UserError(_l("You cannot remove yourself."))
+    session.delete(contact)
+    session.flush()
+
+
+def user_by_email(session, email: str):
+    from flask_appbuilder.security.sqla.models import User
+
+    return session.scalar(select(User).where(func.lower(User.email) == (email or "").strip().lower()))
+
+
+def invite_contact(session, contact: Contact, *, url: str, invited_by: str, max_age_days: int) -> None:
+    """Queue the invitation e-mail (in this transaction) with the link ``url`` that lets the
+    contact set a password, or, when a user with that e-mail exists, link that user."""
+    from models import events, notifications
+
+    _editable(contact)
+    if contact.user_id is not None:
+        raise UserError(_l("%(name)s can already log in.", name=contact.name))
+    if not contact.active:
+        raise UserError(_l("Enable the contact before inviting them."))
+    existing = user_by_email(session, contact.email)
+    notifications.enqueue(
+        session, recipient=notifications.Recipient(contact.email, existing.id if existing else None, contact.name),
+        template="contact_invitation", subject=_l("You are invited to the client area of %(client)s",
+                                                  client=contact.client.company_name),
+        event=f"contact.invited:{contact.id}", contact=contact, client=contact.client, url=url,
+        invited_by=invited_by, existing_user=existing is not None, days=max_age_days)
+    events.queue(session, "portal_contact_invited", contact_id=contact.id)
+
+
+def invitation_problem(contact: Contact | None, email: str | None) -> bool:
+    """Whether an invitation for ``email`` to ``contact`` can no longer be accepted: the contact
+    was removed, disabled, its e-mail changed, or it was accepted already (works once)."""
+    return (contact is None or not contact.active or contact.is_owner or contact.user_id is not None
+            or contact.email.lower() != (email or "").lower())
+
+
+def accept_invitation(session, contact: Contact, user) -> Contact:
+    """Link ``user`` (just created, or existing and signed in) to the invited contact, and
+    give the user the Client role if they lack it."""
+    from flask_appbuilder.security.sqla.models import Role
+
+    if invitation_problem(contact, user.email):
+        raise UserError(_l("The link has expired or was already used. Ask for a new one."))
+    if session.scalar(select(Contact.id).where(Contact.client_id == contact.client_id,
+                                               Contact.user_id == user.id)) is not None:
+        raise UserError(_l("You are already a member of this account."))
+    if not any(role.name == "Client" for role in user.roles):
+        user.roles.append(session.scalar(select(Role).where(Role.name == "Client")))
+    contact.user_id = user.id
+    session.flush()
+    return contact

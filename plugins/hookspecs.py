@@ -44,3 +44,8 @@ def portal_ticket_replied(ticket_id: int, message_id: int) -> None:
 @hookspec
 def portal_ticket_closed(ticket_id: int) -> None:
     """A ticket was closed (after the commit)."""
+
+
+@hookspec
+def portal_contact_invited(contact_id: int) -> None:
+    """A contact was invited to log in (the invitation e-mail is in the outbox; after the commit)."""

@@ -178,7 +178,7 @@ def test_user_menu_has_profile_password_contacts_and_log_out(demo_app):
     assert "María Fernanda Restrepo" in menu
     links = re.findall(r'<a href="([^"]+)"[^>]*><i class="fa fa-fw [\w-]+"></i> ([^<]+)</a>', menu)
     assert links == [("/account/profile/", "Your profile"), ("/account/password/", "Change password"),
-                     ("/clientarea/#contacts", "Contacts"), ("/logout/", "Log out")]
+                     ("/clientarea/contacts/", "Contacts"), ("/logout/", "Log out")]
     contacts = section(page, "Contacts")
     for name in ("María Fernanda Restrepo", "Jorge Contador", "Camilo Soporte"):
         assert name in contacts

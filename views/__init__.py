@@ -10,6 +10,7 @@ def register_views(appbuilder) -> None:
     from views.api import DepartmentApi, DomainApi, ServiceApi, TicketApi
     from views.auth import AccountView, LanguageView
     from views.catalog import DomainsView, MyDomainsView, MyInvoicesView, MyServicesView, ServicesView
+    from views.contacts import AccountSwitchView, ClientContactsView, ContactInvitationView
     from views.home import ClientHomeView
     from views.staff import StaffTicketsView, StaffTicketView
     from views.tickets import AttachmentView, ClientTicketsView
@@ -20,6 +21,11 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view_no_menu(LanguageView)
     appbuilder.add_view_no_menu(AttachmentView)
     appbuilder.add_view_no_menu(StaffTicketView)
+    # Contacts (issue 3): linked from the user menu (shown with the contacts scope), which also
+    # holds the account switcher; the invitation link is public (its signed token is the key).
+    appbuilder.add_view_no_menu(ClientContactsView)
+    appbuilder.add_view_no_menu(AccountSwitchView)
+    appbuilder.add_view_no_menu(ContactInvitationView)
 
     # Clients: Support > Tickets, Open ticket; Services; Domains; Billing.
     tickets = appbuilder.add_view_no_menu(ClientTicketsView)

@@ -100,13 +100,15 @@ def get_visible_ticket(number: str) -> Ticket:
     return ticket
 
 
+def has_client_scope(scope: str) -> bool:
+    """Whether the signed-in client user's current membership has ``scope`` (never for staff
+    and administrators, who have their own menus)."""
+    if not current_user.is_authenticated or is_staff():
+        return False
+    membership = current_membership()
+    return membership is not None and membership.has_scope(scope)
+
+
 def client_menu(scope: str):
     """A menu condition: shown to client users whose membership has ``scope``."""
-
-    def visible() -> bool:
-        if is_staff():  # staff and administrators have their own menus
-            return False
-        membership = current_membership()
-        return membership is not None and membership.has_scope(scope)
-
-    return visible
+    return lambda: has_client_scope(scope)

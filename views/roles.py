@@ -21,6 +21,8 @@ CLIENT_VIEWS = (
     "ServiceApi",
     "DomainApi",
     "DepartmentApi",
+    "ClientContactsView",
+    "AccountSwitchView",
 )
 STAFF_VIEWS = (
     "StaffTicketsView",
