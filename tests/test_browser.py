@@ -133,3 +133,60 @@ def test_client_and_staff_walk_the_ticket_flow(live_portal, browser, smtp_server
     assert texts["status"] in page.locator("h1 + p").inner_text()
     assert any(number in message["Subject"] for message in smtp_server.sink.to("cliente@demo.test"))
     page.close()
+
+
+@pytest.mark.parametrize("lang, texts", [
+    ("es", {"add": "Agregar contacto", "invited": "Se invitó a", "e_mail_only": "Solo correo",
+            "can_log_in": "Puede ingresar", "billing": "Avisos de cobro"}),
+    ("en", {"add": "Add contact", "invited": "was invited by e-mail", "e_mail_only": "E-mail only",
+            "can_log_in": "Can log in", "billing": "Billing notices"}),
+])
+def test_owner_invites_an_accountant_who_sees_only_billing(live_portal, browser, smtp_server, lang, texts):
+    shots_dir = os.environ.get("PORTAL_SCREENSHOT_DIR")
+    owner = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    shot = Shots(owner, f"{lang}-contacts", shots_dir)
+    owner.goto(f"{live_portal}/language/{lang}")
+    log_in(owner, live_portal, "cliente@demo.test", "cliente")
+    owner.wait_for_url(re.compile(r".*/clientarea/$"))
+    owner.click("#user-menu")
+    owner.click("#contacts-link")
+    owner.wait_for_url(re.compile(r".*/clientarea/contacts/$"))
+    owner.click("#add-contact")
+    assert texts["add"] in owner.locator("h1").inner_text()
+    owner.fill("input[name=name]", "Lucía Tesorera")
+    owner.fill("input[name=email]", f"lucia.{lang}@losandes.test")
+    owner.fill("input[name=position]", "Tesorera")
+    owner.check("input[name=scopes][value=invoices]")
+    owner.check("input[name=scopes][value=pay]")
+    owner.check("input[name=invite]")
+    shot("form")
+    owner.click("#contact-form button[type=submit]")
+    owner.wait_for_url(re.compile(r".*/clientarea/contacts/$"))
+    assert texts["invited"] in owner.content()
+    row = owner.locator("tr", has_text=f"lucia.{lang}@losandes.test")
+    assert texts["e_mail_only"] in row.inner_text()
+    shot("list")
+
+    mail = smtp_server.sink.to(f"lucia.{lang}@losandes.test")[-1]
+    link = re.search(r"https?://\S+/invitation/\S+", mail.get_content()).group(0)
+    invited = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    invited.goto(f"{live_portal}/language/{lang}")
+    invited.goto(link)
+    invited.fill("input[name=first_name]", "Lucía")
+    invited.fill("input[name=last_name]", "Tesorera")
+    invited.fill("input[name=password]", "tesoreria-2026")
+    invited.fill("input[name=confirm]", "tesoreria-2026")
+    Shots(invited, f"{lang}-contacts", shots_dir)("invitation")
+    invited.click("#invitation-form button[type=submit]")
+    invited.wait_for_url(re.compile(r".*/clientarea/.*"))
+    menu = invited.locator(".navbar-nav").first.inner_text()
+    assert texts["billing"] in menu and "Ticket" not in menu
+    assert invited.goto(f"{live_portal}/support/tickets/").status == 403
+    Shots(invited, f"{lang}-contacts", shots_dir)("accountant-home")
+
+    owner.reload()
+    assert texts["can_log_in"] in owner.locator("tr", has_text=f"lucia.{lang}@losandes.test").inner_text()
+    # The owner disables her: her open session loses the account at its next request.
+    owner.locator("tr", has_text=f"lucia.{lang}@losandes.test").locator("form[action$='/disable'] button").click()
+    owner.wait_for_url(re.compile(r".*/clientarea/contacts/$"))
+    assert invited.goto(f"{live_portal}/clientarea/invoices/list/").status == 403

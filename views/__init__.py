@@ -27,7 +27,7 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view_no_menu(AccountSwitchView)
     appbuilder.add_view_no_menu(ContactInvitationView)
 
-    # Clients: Support > Tickets, Open ticket; Services; Domains; Billing.
+    # Clients: Support > Tickets, Open ticket; Services; Domains; Billing notices.
     tickets = appbuilder.add_view_no_menu(ClientTicketsView)
     # Each entry shows only to members whose scopes allow it (the views check it again).
     appbuilder.add_link("Tickets", href="/support/tickets/", label=_l("Tickets"), icon="fa-ticket",
@@ -37,8 +37,8 @@ def register_views(appbuilder) -> None:
                         category="Support", baseview=tickets, cond=client_menu("tickets"))
     add(MyServicesView, "My services", label=_l("Services"), icon="fa-cubes", menu_cond=client_menu("services"))
     add(MyDomainsView, "My domains", label=_l("Domains"), icon="fa-globe", menu_cond=client_menu("domains"))
-    add(MyInvoicesView, "Invoices", label=_l("Billing notices"), icon="fa-file-text", category="Billing",
-        category_label=_l("Billing"), menu_cond=client_menu("invoices"))
+    add(MyInvoicesView, "Invoices", label=_l("Billing notices"), icon="fa-file-text",
+        menu_cond=client_menu("invoices"))
 
     # Staff and administrators.
     add(StaffTicketsView, "Ticket queue", label=_l("Ticket queue"), icon="fa-inbox", category="Support",

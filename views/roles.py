@@ -34,7 +34,7 @@ STAFF_VIEWS = (
 )
 # Staff may read these, not change them.
 STAFF_READ_VIEWS = ("ClientsView", "ContactsView", "ServicesView", "DomainsView", "ServiceApi", "DomainApi")
-CLIENT_MENUS = ("Support", "Tickets", "Open ticket", "My services", "My domains", "Billing", "Invoices")
+CLIENT_MENUS = ("Support", "Tickets", "Open ticket", "My services", "My domains", "Invoices")
 STAFF_MENUS = ("Support", "Ticket queue", "Clients", "Client companies", "Contacts", "All services",
                "All domains")
 
