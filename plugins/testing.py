@@ -7,7 +7,8 @@ plugin, so installing Portal makes them available to any test suite).
 - ``portal_client``: a test client of ``portal_app``; ``login(client, email, password)``.
 - ``smtp_server``: a real SMTP server (aiosmtpd) on loopback that keeps what it receives;
   apps made by the factory send to it when the test uses it.
-- ``make_user(email, password, role, ...)``: a user, with a client account when the role is Client.
+- ``make_user(email, password, role, ...)``: a user, with a client account when the role is Client
+  (``create_user(app, ...)`` does the same in an app of one's own).
 - ``channel_contract(channel)``: checks a notification channel meets the interface.
 """
 from __future__ import annotations
@@ -170,30 +171,38 @@ def login(client, email: str, password: str, remember: bool = False):
     return client.post("/login/", data=data)
 
 
-@pytest.fixture
-def make_user(portal_app):
-    """Create a user; a Client gets a client account it owns (or joins ``client``)."""
+def create_user(app, email, password="secret-pass", role="Client", first_name="Test", last_name="User",
+                client=None, scopes="", owner=True):
+    """Create a confirmed user in ``app``; a Client gets a client account it owns (or joins
+    ``client``, an id). Returns (user_id, client_id)."""
     from models import db
     from models.accounts import Client, Contact, UserPreference
 
-    def make(email, password="secret-pass", role="Client", first_name="Test", last_name="User", client=None,
-             scopes="", owner=True):
-        with portal_app.app_context():
-            sm = portal_app.appbuilder.sm
-            user = sm.add_user(username=email.lower(), first_name=first_name, last_name=last_name,
-                               email=email.lower(), role=sm.find_role(role), password=password)
-            assert user, f"could not create {email}"
-            db.session.add(UserPreference(user_id=user.id, email_confirmed=True))
-            if role == "Client":
-                if client is None:
-                    client = Client(company_name=f"{first_name} {last_name} S.A.S.", email=email)
-                    db.session.add(client)
-                    db.session.flush()
-                db.session.add(Contact(client_id=client.id if hasattr(client, "id") else client, user_id=user.id,
-                                       name=f"{first_name} {last_name}", email=email.lower(), is_owner=owner,
-                                       scopes=scopes))
-            db.session.commit()
-            return user.id, (client.id if hasattr(client, "id") else client)
+    with app.app_context():
+        sm = app.appbuilder.sm
+        user = sm.add_user(username=email.lower(), first_name=first_name, last_name=last_name,
+                           email=email.lower(), role=sm.find_role(role), password=password)
+        assert user, f"could not create {email}"
+        db.session.add(UserPreference(user_id=user.id, email_confirmed=True))
+        client_id = client.id if hasattr(client, "id") else client
+        if role == "Client":
+            if client_id is None:
+                account = Client(company_name=f"{first_name} {last_name} S.A.S.", email=email)
+                db.session.add(account)
+                db.session.flush()
+                client_id = account.id
+            db.session.add(Contact(client_id=client_id, user_id=user.id, name=f"{first_name} {last_name}",
+                                   email=email.lower(), is_owner=owner, scopes=scopes))
+        db.session.commit()
+        return user.id, client_id
+
+
+@pytest.fixture
+def make_user(portal_app):
+    """``create_user`` in ``portal_app``."""
+
+    def make(email, password="secret-pass", role="Client", **kwargs):
+        return create_user(portal_app, email, password, role, **kwargs)
 
     return make
 

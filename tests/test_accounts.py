@@ -9,7 +9,7 @@ import itsdangerous.timed
 import pytest
 from sqlalchemy import func, select
 
-from plugins.testing import login
+from plugins.testing import create_user, login
 
 WRONG_LOGIN = "Wrong e-mail address or password, or the account is not confirmed yet."
 LINK_PROBLEM = "This link does not work"
@@ -373,16 +373,7 @@ def test_tampered_or_expired_confirmation_link_gives_400(portal_app, smtp_server
 def test_emailed_links_use_base_url_not_the_request_host(portal_app_factory, smtp_server):
     """A reset asked for through another Host header must not mail a link to that host."""
     app = portal_app_factory(SERVER_NAME=None)
-    from models.accounts import UserPreference  # noqa: F401  (app built: models are mapped)
-
-    with app.app_context():
-        from models import db
-
-        sm = app.appbuilder.sm
-        user = sm.add_user(username="ana@example.test", first_name="Ana", last_name="Pérez",
-                           email="ana@example.test", role=sm.find_role("Client"), password="secret-pass")
-        db.session.add(UserPreference(user_id=user.id, email_confirmed=True))
-        db.session.commit()
+    create_user(app, "ana@example.test", "secret-pass", first_name="Ana", last_name="Pérez")
     client = app.test_client()
 
     assert client.post("/password/forgot/", data={"email": "ana@example.test"},
@@ -458,15 +449,7 @@ def test_reset_link_expires_after_password_reset_max_age(portal_app, make_user, 
 
 def test_reset_link_obeys_a_shorter_max_age_setting(portal_app_factory, smtp_server, monkeypatch):
     app = portal_app_factory(PASSWORD_RESET_MAX_AGE=0)
-    with app.app_context():
-        from models import db
-        from models.accounts import UserPreference
-
-        sm = app.appbuilder.sm
-        user = sm.add_user(username="ana@example.test", first_name="Ana", last_name="Pérez",
-                           email="ana@example.test", role=sm.find_role("Client"), password="old-password")
-        db.session.add(UserPreference(user_id=user.id, email_confirmed=True))
-        db.session.commit()
+    create_user(app, "ana@example.test", "old-password", first_name="Ana", last_name="Pérez")
     client, _response, (link,) = _ask_reset(app, smtp_server)
 
     shift_signing_clock(monkeypatch, 1)
@@ -702,16 +685,7 @@ def test_rate_limit_counter_is_shared_by_web_processes_through_redis(portal_app_
 
 def test_login_needs_the_csrf_token_when_csrf_is_on(portal_app_factory):
     app = portal_app_factory(WTF_CSRF_ENABLED=True)
-    with app.app_context():
-        from models import db
-        from models.accounts import UserPreference
-
-        sm = app.appbuilder.sm
-        user = sm.add_user(username="ana@example.test", first_name="Ana", last_name="Pérez",
-                           email="ana@example.test", role=sm.find_role("Client"), password="secret-pass")
-        db.session.add(UserPreference(user_id=user.id, email_confirmed=True))
-        db.session.commit()
-        user_id = user.id
+    user_id, _ = create_user(app, "ana@example.test", "secret-pass", first_name="Ana", last_name="Pérez")
     client = app.test_client()
 
     response = client.post("/login/", data={"email": "ana@example.test", "password": "secret-pass"})
