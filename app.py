@@ -194,7 +194,7 @@ def configure_cli(app: Flask) -> None:
     app.cli.add_command(portal_cli)
 
 
-def schema_is_current(app: Flask) -> bool:
+def schema_is_current() -> bool:
     """True when the database is migrated to the newest revision in migrations/."""
     from alembic.migration import MigrationContext
     from alembic.script import ScriptDirectory
@@ -214,7 +214,7 @@ def sync_database_definitions(app: Flask) -> None:
     Skipped (with a warning) before the first `flask db upgrade`, so that the migration
     commands themselves can run on an empty database.
     """
-    if not schema_is_current(app):
+    if not schema_is_current():
         log.warning("database schema is missing; run `flask db upgrade`")
         return
     from views.roles import sync_roles

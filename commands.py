@@ -17,7 +17,7 @@ portal_cli = AppGroup("portal", help="Portal tasks: demo data, outbox worker, re
 def _require_schema() -> None:
     from app import schema_is_current
 
-    if not schema_is_current(current_app):
+    if not schema_is_current():
         raise click.ClickException("the database is not migrated yet; run `flask db upgrade` first")
 
 

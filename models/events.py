@@ -42,12 +42,10 @@ def commit(session) -> None:
             session.rollback()
 
 
-def call_each(plugin_manager, hook_name: str, **kwargs) -> list:
-    """Call every implementation of a hook, isolating failures; return the results."""
-    results = []
+def call_each(plugin_manager, hook_name: str, **kwargs) -> None:
+    """Call every implementation of an event hook, isolating failures."""
     for impl in reversed(getattr(plugin_manager.hook, hook_name).get_hookimpls()):
         try:
-            results.append(impl.function(**{k: kwargs[k] for k in impl.argnames}))
+            impl.function(**{k: kwargs[k] for k in impl.argnames})
         except Exception:
             log.exception("plugin %s failed in %s", impl.plugin_name, hook_name)
-    return results

@@ -371,7 +371,7 @@ def reply(session, ticket: Ticket, *, user_id: Optional[int], author_name: str, 
     return message
 
 
-def close(session, ticket: Ticket, *, by_staff: bool) -> Ticket:
+def close(session, ticket: Ticket) -> Ticket:
     if ticket.status != CLOSED:
         ticket.status = CLOSED
         ticket.updated_at = utcnow()

@@ -9,7 +9,7 @@ from models import db
 from models.accounts import Contact
 from models.catalog import Domain, Service
 from models.outbox import OutboxMessage
-from models.support import Department, StaffDepartment, Ticket, TicketMessage
+from models.support import Department, Ticket, TicketMessage
 from plugins.testing import login
 
 

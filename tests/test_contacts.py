@@ -59,7 +59,6 @@ def count(app, model) -> int:
 
 
 def user_row(app, email):
-    from models import db
 
     with app.app_context():
         user = app.appbuilder.sm.find_user(email=email)

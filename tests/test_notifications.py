@@ -15,7 +15,7 @@ from sqlalchemy import event, func, select
 
 from models import db
 from models.accounts import Contact, UserPreference
-from models.outbox import FAILED, PENDING, SENT, ChannelUnavailable, OutboxMessage, deliver_due, retry_delay
+from models.outbox import FAILED, PENDING, SENT, OutboxMessage, deliver_due, retry_delay
 from models.support import Department, StaffDepartment, Ticket, TicketMessage
 from models.timeutil import utcnow
 from plugins.hookspecs import hookimpl

@@ -11,7 +11,7 @@ from wtforms import EmailField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from models import db
-from models.accounts import EDITABLE_CLIENT_FIELDS, Client, ClientChange, update_client
+from models.accounts import EDITABLE_CLIENT_FIELDS, ClientChange, update_client
 from models.billing import Invoice
 from models.catalog import Domain, Service
 from models.support import FINISHED_STATUSES, Ticket

@@ -161,7 +161,7 @@ class ClientTicketsView(BaseView):
     @has_access
     def close(self, number):
         require_scope("tickets")
-        ops.close(db.session, get_visible_ticket(number), by_staff=False)
+        ops.close(db.session, get_visible_ticket(number))
         flash(_l("The ticket was closed. Reply to it if you need anything else."), "success")
         return redirect(url_for("ClientTicketsView.show", number=number))
 
