@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from urllib.parse import urlencode
 
-from flask import Flask, abort, current_app, redirect, render_template, request
+from flask import Flask, abort, redirect, request
 from flask_appbuilder import AppBuilder
 from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect
@@ -153,31 +153,9 @@ def configure_security(app: Flask) -> None:
         response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
 
-    @app.errorhandler(413)
-    def request_too_large(_error):
-        return render_template("errors/413.html", appbuilder=app.appbuilder), 413
+    from views.errors import register_error_pages
 
-    @app.errorhandler(429)
-    def too_many_requests(_error):
-        return render_template("errors/429.html", appbuilder=app.appbuilder), 429
-
-    for code in (400, 403, 404, 405, 500):
-        app.register_error_handler(code, error_page)
-
-
-def error_page(error):
-    """Errors in the portal's layout and the user's language (JSON under /api/)."""
-    from werkzeug.exceptions import HTTPException, InternalServerError
-
-    from views.errors import ERROR_TEXTS
-
-    if not isinstance(error, HTTPException):
-        error = InternalServerError()
-    title, message = ERROR_TEXTS.get(error.code, ERROR_TEXTS[500])
-    if request.path.startswith("/api/"):
-        return {"message": str(message)}, error.code
-    return render_template("errors/error.html", appbuilder=current_app.appbuilder, code=error.code,
-                           title=title, message=message), error.code
+    register_error_pages(app)
 
 
 def configure_templates(app: Flask) -> None:
