@@ -172,6 +172,15 @@ def statements(app):
         event.remove(engine, "before_cursor_execute", listener)
 
 
+def same_session(app, client, how_many):
+    """Test clients sharing ``client``'s session, like several tabs (or double clicks) of one browser."""
+    cookie = client.get_cookie("session", domain="portal.test").value
+    clients = [app.test_client() for _ in range(how_many)]
+    for other in clients:
+        other.set_cookie("session", cookie, domain="portal.test")
+    return clients
+
+
 def run_together(functions):
     """Run the callables in threads released at the same moment; return results in order."""
     barrier = threading.Barrier(len(functions))
@@ -496,12 +505,7 @@ def test_the_same_form_posted_at_once_from_several_threads_opens_one_ticket(port
     from pathlib import Path
 
     client, _, _ = client_session(portal_app, make_user)
-    cookies = client.get_cookie("session", domain="portal.test").value
-    clients = []
-    for _ in range(4):
-        c = portal_app.test_client()
-        c.set_cookie("session", cookies, domain="portal.test")
-        clients.append(c)
+    clients = same_session(portal_app, client, 4)
     responses = run_together([(lambda c=c: post_ticket(c, portal_app, submission_key="same", files=[("a.png", PNG)]))
                               for c in clients])
     assert len({number_of(r) for r in responses}) == 1
@@ -542,12 +546,7 @@ def test_the_same_reply_posted_twice_adds_one_message(portal_app, make_user):
 def test_the_same_reply_posted_at_once_adds_one_message(portal_app, make_user):
     client, _, _ = client_session(portal_app, make_user)
     number = number_of(post_ticket(client, portal_app))
-    cookies = client.get_cookie("session", domain="portal.test").value
-    clients = []
-    for _ in range(4):
-        c = portal_app.test_client()
-        c.set_cookie("session", cookies, domain="portal.test")
-        clients.append(c)
+    clients = same_session(portal_app, client, 4)
     responses = run_together([
         (lambda c=c: c.post(f"/support/tickets/{number}/reply", data={"message": "Una vez", "submission_key": "r9"}))
         for c in clients])
