@@ -278,3 +278,23 @@ def accept_invitation(session, contact: Contact, user) -> Contact:
     contact.user_id = user.id
     session.flush()
     return contact
+
+
+def open_client_account(session, user, *, company_name: str, locale: str, confirmation_link) -> Client:
+    """Sign-up: the new (inactive) ``user`` owns a new client account, and is sent the link
+    ``confirmation_link(user)`` that activates it, in the same transaction."""
+    from models import notifications
+
+    user.active = False
+    name = f"{user.first_name} {user.last_name}"
+    client = Client(company_name=company_name.strip(), email=user.email, legal_rep_name=name)
+    session.add(client)
+    session.flush()
+    session.add(Contact(client_id=client.id, user_id=user.id, name=name, email=user.email, is_owner=True))
+    preference = session.get(UserPreference, user.id) or UserPreference(user_id=user.id)
+    preference.locale = locale
+    session.add(preference)
+    notifications.enqueue(session, recipient=user.email, user_id=user.id, template="confirm_email",
+                          subject=_l("Confirm your e-mail address"), event=f"user.signup:{user.id}", user=user,
+                          url=confirmation_link(user))
+    return client

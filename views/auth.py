@@ -28,7 +28,7 @@ from wtforms import BooleanField, EmailField, PasswordField, SelectField, String
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from models import db, notifications
-from models.accounts import Client, Contact, UserPreference
+from models.accounts import UserPreference, open_client_account
 from models.events import commit as commit_and_dispatch
 from views.captcha import captcha_enabled, verify_captcha
 
@@ -184,19 +184,11 @@ class PortalAuthView(AuthDBView):
                     flash(_DUPLICATE, "danger")
                     return self.render_template("auth/signup.html", form=form, appbuilder=self.appbuilder,
                                                 captcha=captcha_enabled())
-                user.active = False
-                client = Client(company_name=form.company_name.data.strip(), email=email,
-                                legal_rep_name=f"{user.first_name} {user.last_name}")
-                db.session.add(client)
-                db.session.flush()
-                db.session.add(Contact(client_id=client.id, user_id=user.id, name=f"{user.first_name} {user.last_name}",
-                                       email=email, is_owner=True))
-                _preference(user.id).locale = str(session.get("locale") or current_app.config["DEFAULT_LOCALE"])
-                token = _serializer("confirm").dumps({"u": user.id})
-                notifications.enqueue(
-                    db.session, recipient=email, user_id=user.id, template="confirm_email",
-                    subject=_l("Confirm your e-mail address"), event=f"user.signup:{user.id}", user=user,
-                    url=_email_link("PortalAuthView.confirm", token=token))
+                open_client_account(
+                    db.session, user, company_name=form.company_name.data,
+                    locale=str(session.get("locale") or current_app.config["DEFAULT_LOCALE"]),
+                    confirmation_link=lambda new: _email_link(
+                        "PortalAuthView.confirm", token=_serializer("confirm").dumps({"u": new.id})))
                 commit_and_dispatch(db.session)
                 return self.render_template("auth/message.html", appbuilder=self.appbuilder,
                                             title=_l("Confirm your e-mail address"),
